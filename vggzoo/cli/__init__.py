@@ -1,0 +1,47 @@
+"""The ``vggzoo`` command line.
+
+Each command lives in its own module with an ``add_commands(subparsers)``
+function; adding a command is one module plus one line in ``COMMANDS``.
+Errors vggzoo raises on purpose are printed as one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import VggzooError
+
+COMMANDS: tuple[str, ...] = (
+    "vggzoo.cli.models",
+    "vggzoo.cli.plugins",
+    "vggzoo.cli.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="vggzoo", description="VGG networks of Simonyan & Zisserman (2015): models, "
+                                   "training recipe, evaluation protocols.")
+    parser.add_argument("--version", action="version", version=f"vggzoo {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        importlib.import_module(module).add_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (VggzooError, FileNotFoundError, PermissionError) as exc:
+        print(f"vggzoo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

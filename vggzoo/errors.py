@@ -1,0 +1,30 @@
+"""Exceptions vggzoo raises for bad input.
+
+Every error names the problem and the fix, so callers (and the CLI, which
+prints them without a traceback) can act on the message alone.
+"""
+
+from __future__ import annotations
+
+
+class VggzooError(Exception):
+    """Base class of every error vggzoo raises on purpose."""
+
+
+class UnknownNameError(VggzooError, LookupError):
+    """A name that no registry holds (model, augmentation, protocol, ...)."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateNameError(VggzooError, ValueError):
+    """A second registration of a name that is already taken."""
+
+
+class InputSizeError(VggzooError, ValueError):
+    """An input whose spatial size the network cannot take."""
+
+
+class WeightsError(VggzooError, ValueError):
+    """A weights file that is missing, unreadable or of another architecture."""

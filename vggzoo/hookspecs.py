@@ -1,0 +1,69 @@
+"""Hook specifications: how a plugin adds things to vggzoo.
+
+A plugin is any object (usually a module) with functions marked
+``@vggzoo.hookimpl`` whose names are the hooks below.  Each hook receives a
+``register(name, obj, **info)`` callback, so one plugin can add many things.
+Installed distributions expose plugins under the entry-point group
+``vggzoo``; vggzoo's own models are registered through the same hooks.
+
+Example plugin module::
+
+    import vggzoo
+
+    @vggzoo.hookimpl
+    def vggzoo_register_models(register):
+        register("vgg8", build_vgg8, config="A-minus", description="...")
+
+``register`` raises :class:`vggzoo.errors.DuplicateNameError` if a name is
+taken; a plugin whose hook raises is skipped as a whole (nothing it
+registered in that hook stays) with a warning naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("vggzoo")
+hookimpl = pluggy.HookimplMarker("vggzoo")
+
+
+class Register(Protocol):
+    """The callback each hook receives."""
+
+    def __call__(self, name: str, obj: Any, **info: Any) -> None: ...
+
+
+@hookspec
+def vggzoo_register_models(register: Register) -> None:
+    """Register model builders.
+
+    ``obj`` is a callable ``builder(*, fully_conv, num_classes, width_mult,
+    dropout, **kwargs) -> nn.Module``; :func:`vggzoo.create` calls it.
+    Useful ``info`` keys (shown by ``vggzoo info``): ``config``,
+    ``aliases`` (list of other names), ``description``, ``paper_results``,
+    ``preprocessing`` (a :class:`vggzoo.preprocess.Preprocessing`).
+    """
+
+
+@hookspec
+def vggzoo_register_augmentations(register: Register) -> None:
+    """Register training augmentations: ``obj`` is a factory returning a
+    torchvision-v2-compatible transform (selected by ``--augment NAME``)."""
+
+
+@hookspec
+def vggzoo_register_initializers(register: Register) -> None:
+    """Register weight initializers: ``obj(model, **options)`` initialises
+    ``model`` in place (selected by ``--init NAME``)."""
+
+
+@hookspec
+def vggzoo_register_eval_protocols(register: Register) -> None:
+    """Register evaluation protocols (selected by ``--protocol NAME``)."""
+
+
+@hookspec
+def vggzoo_register_exporters(register: Register) -> None:
+    """Register export formats (selected by ``vggzoo-export --format NAME``)."""
