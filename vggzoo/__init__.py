@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import plugins
 from .errors import (DuplicateNameError, InputSizeError, UnknownNameError, VggzooError,
                      WeightsError)
-from .factory import ModelInfo, create, list_models, model_info
+from .factory import ModelInfo, create, list_models, model_info, to_fully_conv
 from .hookspecs import hookimpl
 from .model import VGG
 from .preprocess import PAPER, TORCHVISION, Preprocessing
@@ -28,4 +28,5 @@ __all__ = [
     "VGG", "PAPER", "TORCHVISION", "DuplicateNameError", "InputSizeError", "ModelInfo",
     "Preprocessing", "UnknownNameError", "VggzooError", "WeightsError", "__version__",
     "create", "hookimpl", "list_models", "model_info", "plugins", "save_weights",
+    "to_fully_conv",
 ]

@@ -106,6 +106,21 @@ def _torchvision_file_names() -> set[str]:
     return names
 
 
+def to_fully_conv(model: nn.Module) -> nn.Module:
+    """The fully-convolutional form of a vggzoo model, sharing its weights'
+    values (the model itself when it already is fully convolutional)."""
+    cfg = getattr(model, "pretrained_cfg", {})
+    if cfg.get("fully_conv"):
+        return model
+    if "name" not in cfg:
+        raise ValueError("to_fully_conv needs a model made by vggzoo.create "
+                         "(its pretrained_cfg names the architecture)")
+    converted = create(cfg["name"], fully_conv=True, num_classes=cfg["num_classes"],
+                       width_mult=cfg["width_mult"], weights=model.state_dict())
+    converted.pretrained_cfg.update(preprocessing=cfg["preprocessing"], weights=cfg["weights"])
+    return converted.to(next(model.parameters()).device)
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """Facts about a registered model, measured or from the paper."""

@@ -67,3 +67,13 @@ def vggzoo_register_eval_protocols(register: Register) -> None:
 @hookspec
 def vggzoo_register_exporters(register: Register) -> None:
     """Register export formats (selected by ``vggzoo-export --format NAME``)."""
+
+
+@hookspec
+def vggzoo_register_runners(register: Register) -> None:
+    """Register inference backends (selected by ``--backend NAME``).
+
+    ``obj`` is a factory ``(**options) -> vggzoo.runtime.Runner``; it takes
+    the options it understands (``model``, ``weights``, ``onnx``, ``engine``,
+    ``device``, ...) and ignores the rest.  See :mod:`vggzoo.runtime.base`.
+    """

@@ -29,7 +29,10 @@ from .registry import ALL as REGISTRIES
 ENTRY_POINT_GROUP = "vggzoo"
 DISABLE_AUTOLOAD_ENV = "VGGZOO_DISABLE_PLUGIN_AUTOLOAD"
 #: vggzoo's own behaviour, registered through the same hooks as third-party code.
-BUILTIN_PLUGINS: tuple[str, ...] = ("vggzoo.builtin_models",)
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "vggzoo.builtin_models",
+    "vggzoo.runtime.torch_runner",
+)
 
 
 class VggzooPluginWarning(UserWarning):

@@ -144,5 +144,6 @@ EVAL_PROTOCOLS: Registry = Registry("evaluation protocol", hook="vggzoo_register
                                     on_first_use=_load_plugins)
 EXPORTERS: Registry = Registry("exporter", hook="vggzoo_register_exporters",
                                on_first_use=_load_plugins)
+RUNNERS: Registry = Registry("runner", hook="vggzoo_register_runners", on_first_use=_load_plugins)
 
-ALL: tuple[Registry, ...] = (MODELS, AUGMENTATIONS, INITIALIZERS, EVAL_PROTOCOLS, EXPORTERS)
+ALL: tuple[Registry, ...] = (MODELS, AUGMENTATIONS, INITIALIZERS, EVAL_PROTOCOLS, EXPORTERS, RUNNERS)

@@ -1,0 +1,60 @@
+"""The runner interface: "give me class scores for this batch of images".
+
+A runner holds a fully-convolutional network on some backend.  Protocols hand
+it a preprocessed float32 batch (N, 3, H, W), all images of one size, and get
+back (N, K) float32 CPU logits: the spatial mean of the class score map (for a
+224x224 input, the plain FC logits).  Soft-max, flips, crops and averaging
+belong to the protocol, never to the runner.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import torch
+
+from ..preprocess import Preprocessing
+from ..registry import RUNNERS
+
+
+class Runner(abc.ABC):
+    """A network on one backend, behind one method.
+
+    Subclasses set ``name``, ``num_classes``, ``preprocessing`` and
+    ``min_input_size`` and implement :meth:`logits`.
+    """
+
+    #: Backend name as registered (``"torch"``, ``"onnxruntime"``, ...).
+    name: str = "runner"
+    num_classes: int
+    preprocessing: Preprocessing
+    min_input_size: int = 224
+
+    @abc.abstractmethod
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N, K) float32 CPU logits for a preprocessed (N, 3, H, W) batch."""
+
+    def posteriors(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N, K) soft-max class posteriors."""
+        return self.logits(batch).softmax(dim=1)
+
+    def close(self) -> None:
+        """Release backend resources (sessions, engines, GPU memory)."""
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def create_runner(backend: str, **options: Any) -> Runner:
+    """Build the runner registered as ``backend`` from CLI-style options.
+
+    Each factory takes the options it understands (``model``, ``weights``,
+    ``onnx``, ``engine``, ``device``, ...) and ignores the rest.
+
+    >>> runner = create_runner("torch", model="vgg16", weights="vgg16.pth")
+    """
+    return RUNNERS.get(backend).obj(**options)
