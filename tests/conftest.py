@@ -1,8 +1,6 @@
 import pytest
 import torch
 
-import vggzoo
-
 
 @pytest.fixture(autouse=True)
 def _seed():
@@ -10,8 +8,6 @@ def _seed():
 
 
 @pytest.fixture
-def fresh_plugins():
+def fresh_plugins(vggzoo_plugins):
     """A clean plugin state before and after the test (re-loads lazily)."""
-    vggzoo.plugins.reset()
-    yield vggzoo.plugins
-    vggzoo.plugins.reset()
+    return vggzoo_plugins

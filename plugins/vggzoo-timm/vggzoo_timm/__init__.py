@@ -1,0 +1,1 @@
+"""vggzoo plugin bridging timm's VGG models (see ``vggzoo_timm.plugin``)."""

@@ -1,0 +1,48 @@
+"""Each plugin distribution in plugins/ installs with pip and works from a
+separate process: the path a real user takes (``pip install vggzoo-foo``).
+
+Installed with ``--no-deps --target`` so the test needs no second copy of
+torch; the subprocess finds the plugin only through its entry point.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What each plugin registers, checked in a fresh interpreter.
+CHECKS = {
+    "vggzoo-timm": (
+        "import vggzoo, torch\n"
+        "assert 'timm/vgg11' in vggzoo.list_models('timm/*'), vggzoo.list_models()\n"
+        "m = vggzoo.create('timm/vgg11', fully_conv=True, num_classes=4).eval()\n"
+        "assert m.score_map(torch.zeros(1, 3, 256, 256)).shape == (1, 4, 2, 2)\n"
+    ),
+}
+
+
+def test_every_plugin_distribution_has_a_check():
+    assert sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml")) == sorted(CHECKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dist", sorted(CHECKS))
+def test_pip_installed_plugin_is_found_through_its_entry_point(dist, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(target), str(ROOT / "plugins" / dist)], check=True, timeout=600)
+    module = dist.replace("-", "_")
+    script = (f"import {module}, sys\n"
+              f"assert {module}.__file__.startswith({str(target)!r}), {module}.__file__\n"
+              + CHECKS[dist])
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    listed = subprocess.run([sys.executable, "-m", "vggzoo", "plugins"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert dist in listed.stdout and "FAILED" not in listed.stdout, listed.stdout + listed.stderr
