@@ -100,8 +100,8 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
     meta = read_metadata(weights) if weights not in (None, "torchvision") else {}
     model = _agree("model", model, meta.get("model"), weights, str)
     if model is None:
-        raise WeightsError(f"which architecture is {weights}? It has no 'model' metadata: "
-                           f"pass the model name (--model vgg16)")
+        where = f"{weights} has no 'model' metadata" if weights else "no weights were given"
+        raise WeightsError(f"which architecture? {where}: pass the model name (--model vgg16)")
     model = MODELS.get(model).name
     width_mult = _agree("width_mult", width_mult, meta.get("width_mult"), weights, float)
     num_classes = _agree("num_classes", num_classes, meta.get("num_classes"), weights, int)
