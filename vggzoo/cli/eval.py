@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -50,7 +51,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {"device": args.device}
+    device = args.device
+    if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    options: dict[str, Any] = {"device": device}
     for item in args.runner_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -91,9 +95,11 @@ def run_eval(args: argparse.Namespace) -> int:
             nets, args.data, protocols, scales=parse_scales(args.scales) if args.scales else None,
             multi_scale=multi_scale, flip=args.flip, batch_size=args.batch_size,
             combination_weights=combination, progress=args.progress and sys.stderr.isatty())
-    from ..eval.distributed import current_shard
+    from ..eval.distributed import current_shard, finish
 
-    if current_shard().rank != 0:
+    rank = current_shard().rank
+    finish()
+    if rank != 0:
         return 0
     print(markdown(results, args.paper_table))
     skipped = {s.path: s.reason for r in results for s in r.skipped}

@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 
 T = TypeVar("T")
+_started_here = False
 
 
 @dataclass
@@ -53,11 +54,22 @@ def current_shard() -> Shard:
     """This process's shard: the initialised process group, else the one
     ``torchrun`` describes in the environment (initialised here), else the
     whole data set."""
+    global _started_here
     if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         dist.init_process_group("gloo")
+        _started_here = True
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return Shard()
     return Shard(dist.get_rank(), dist.get_world_size(), _count_group())
+
+
+def finish() -> None:
+    """Tear down the process group if :func:`current_shard` started it."""
+    global _started_here
+    if _started_here and dist.is_initialized():
+        dist.destroy_process_group()
+        _count_group.cache_clear()
+    _started_here = False
 
 
 @functools.cache

@@ -62,7 +62,7 @@ def result_row(result: EvalResult, paper_table: int | None = None) -> list[str]:
            "/".join(dict.fromkeys(s or "?" for s in result.train_scales)),
            " / ".join(sorted(scales)), result.protocol + (" (no flip)" if not result.flip else ""),
            f"{result.top1_err:.1f}", f"{result.top5_err:.1f}", str(result.images),
-           "-" if gflops is None else f"{gflops:.1f}", f"{result.seconds_per_image:.3f}"]
+           "-" if gflops is None else f"{gflops:.2f}", f"{result.seconds_per_image:.3f}"]
     if paper_table is not None:
         paper = paper_result(result, paper_table)
         row += [f"{paper['top1_err']}", f"{paper['top5_err']}"] if paper else ["-", "-"]
