@@ -51,3 +51,19 @@ def test_bad_input_is_one_line_without_traceback(image_folder, checkpoint, capsy
     assert main(["eval", "--weights", str(checkpoint), "--data", str(image_folder),
                  "--paper-table", "6"]) == 2
     assert "two or more --weights" in capsys.readouterr().err
+
+
+def test_paper_numbers_only_sit_next_to_the_protocol_they_report():
+    from vggzoo.eval.evaluate import EvalResult
+    from vggzoo.eval.tables import paper_result
+
+    def result(protocol):
+        return EvalResult(protocol=protocol, models=["vgg16"], configs=["D"], weights=["d"],
+                          train_scales=["[256;512]"], scales=[[256, 384, 512]], flip=True,
+                          backend="torch", images=1, top1_err=0.0, top5_err=0.0, skipped=[],
+                          seconds_per_image=0.0, wall_seconds=0.0, macs_per_image=None)
+
+    assert paper_result(result("dense"), 5) is None
+    combined = paper_result(result("dense+multicrop"), 5)
+    assert (combined["top1_err"], combined["top5_err"]) == (24.4, 7.2)
+    assert paper_result(result("dense"), 4)["top1_err"] == 24.8
