@@ -57,7 +57,14 @@ class Network:
 
 @dataclass
 class EvalResult:
-    """Top-1/top-5 error (%) of one protocol, with its cost."""
+    """Top-1/top-5 error (%) of one protocol, with its cost.
+
+    ``seconds_per_image`` is time inside the runners (summed over processes),
+    so it compares protocols and backends; ``wall_seconds`` is the whole run,
+    reading and resizing included.  ``macs_per_image`` counts every network
+    input (flips, crops, scales, fused networks); ``None`` when a runner's
+    architecture is unknown.
+    """
 
     protocol: str
     models: list[str]
