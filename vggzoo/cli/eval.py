@@ -64,6 +64,7 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..eval.data import find_images
     from ..eval.evaluate import evaluate_protocols, load_network
     from ..eval.scales import parse_scales
     from ..eval.tables import PAPER_TABLES, markdown, write_json
@@ -88,11 +89,12 @@ def run_eval(args: argparse.Namespace) -> int:
         return load_network(args.model, w, backend=args.backend, width_mult=args.width_mult,
                             num_classes=args.num_classes, train_scale=args.train_scale, **options)
 
+    data = find_images(args.data)  # bad data fails before networks are built
     groups = [[network(w) for w in weights]] if fuse_all else [[network(w)] for w in weights]
     results = []
     for nets in groups:
         results += evaluate_protocols(
-            nets, args.data, protocols, scales=parse_scales(args.scales) if args.scales else None,
+            nets, data, protocols, scales=parse_scales(args.scales) if args.scales else None,
             multi_scale=multi_scale, flip=args.flip, batch_size=args.batch_size,
             combination_weights=combination, progress=args.progress and sys.stderr.isatty())
     from ..eval.distributed import current_shard, finish
