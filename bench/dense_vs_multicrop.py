@@ -27,6 +27,7 @@ import vggzoo
 from vggzoo.cli.output import echo, print_table
 from vggzoo.eval import evaluate_protocols
 from vggzoo.eval.evaluate import network_of
+from vggzoo.io import atomic_path
 from vggzoo.runtime import TorchRunner
 from vggzoo.sample_images import PHOTOS, load_photo
 
@@ -78,11 +79,12 @@ def main() -> None:
     print(f"lscpu model name: {model_name}")
     print(f"lscpu flags: {flags}")
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "dense": dense.as_dict(), "multicrop": crops.as_dict(), "flop_ratio": flop_ratio,
-            "time_ratio": time_ratio, "cpu": model_name, "flags": flags,
-            "threads": torch.get_num_threads(), "torch": torch.__version__}, indent=2,
-            default=str))
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps({
+                "dense": dense.as_dict(), "multicrop": crops.as_dict(), "flop_ratio": flop_ratio,
+                "time_ratio": time_ratio, "cpu": model_name, "flags": flags,
+                "threads": torch.get_num_threads(), "torch": torch.__version__}, indent=2,
+                default=str))
 
 
 if __name__ == "__main__":

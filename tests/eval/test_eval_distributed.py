@@ -7,6 +7,7 @@ import pytest
 import torch.multiprocessing as mp
 
 import vggzoo
+from vggzoo.eval.distributed import finish
 
 
 def _free_port() -> int:
@@ -24,7 +25,7 @@ def _worker(rank: int, world_size: int, port: int, data: str, weights: str, queu
     torch.set_num_threads(1)
     result = vggzoo.evaluate(data=data, weights=weights, protocol="dense", scales=[224, 256])
     queue.put((rank, result.as_dict()))
-    torch.distributed.destroy_process_group()
+    finish()
 
 
 @pytest.mark.slow
