@@ -18,6 +18,7 @@ from .hookspecs import hookimpl
 from .model import VGG
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .weights import save_weights
+from .eval import EvalResult, evaluate
 
 try:
     __version__ = version("vggzoo")
@@ -25,8 +26,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "VGG", "PAPER", "TORCHVISION", "DuplicateNameError", "InputSizeError", "ModelInfo",
+    "VGG", "EvalResult", "PAPER", "TORCHVISION", "DuplicateNameError", "InputSizeError", "ModelInfo",
     "Preprocessing", "UnknownNameError", "VggzooError", "WeightsError", "__version__",
-    "create", "hookimpl", "list_models", "model_info", "plugins", "save_weights",
+    "create", "evaluate", "hookimpl", "list_models", "model_info", "plugins", "save_weights",
     "to_fully_conv",
 ]
