@@ -38,6 +38,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra option for the backend's runner (e.g. onnx=model.onnx)")
+    p.add_argument("--onnx", default=None, metavar="FILE",
+                   help="ONNX file for --backend onnxruntime (same as --runner-option onnx=FILE)")
+    p.add_argument("--engine", default=None, metavar="FILE",
+                   help="TensorRT engine for --backend tensorrt (same as --runner-option engine=FILE)")
     p.add_argument("--width-mult", type=float, default=None)
     p.add_argument("--num-classes", type=int, default=None)
     p.add_argument("--fuse", nargs="+", default=[], metavar="W2",
@@ -55,6 +59,9 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
         device = f"cuda:{os.environ['LOCAL_RANK']}"
     options: dict[str, Any] = {"device": device}
+    for key in ("onnx", "engine"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
     for item in args.runner_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
