@@ -22,6 +22,15 @@ CHECKS = {
         "m = vggzoo.create('timm/vgg11', fully_conv=True, num_classes=4).eval()\n"
         "assert m.score_map(torch.zeros(1, 3, 256, 256)).shape == (1, 4, 2, 2)\n"
     ),
+    "vggzoo-tencrop": (
+        "import vggzoo, torch\n"
+        "from vggzoo.registry import EVAL_PROTOCOLS\n"
+        "from vggzoo.runtime import TorchRunner\n"
+        "runner = TorchRunner(vggzoo.create('vgg11', num_classes=2, width_mult=1 / 16))\n"
+        "p = EVAL_PROTOCOLS.get('tencrop').obj.posteriors(runner, [torch.rand(3, 240, 256)],\n"
+        "                                                 flip=True, batch_size=10)\n"
+        "assert p.shape == (1, 2)\n"
+    ),
 }
 
 

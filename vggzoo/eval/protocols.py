@@ -105,7 +105,7 @@ def averaged_posteriors(runner: Runner, inputs: Iterable[tuple[int, torch.Tensor
     return (sums / seen[:, None]).float()
 
 
-def _check_scale(images: Sequence[torch.Tensor], needed: int, what: str) -> None:
+def check_scale(images: Sequence[torch.Tensor], needed: int, what: str) -> None:
     small = [tuple(im.shape[-2:]) for im in images if min(im.shape[-2:]) < needed]
     if small:
         h, w = small[0]
@@ -120,7 +120,7 @@ class Single(EvalProtocol):
 
     def posteriors(self, runner, images, *, flip, batch_size, meter=None):
         size = runner.min_input_size
-        _check_scale(images, size, "single (centre-crop) evaluation")
+        check_scale(images, size, "single (centre-crop) evaluation")
         inputs = ((i, F.center_crop(image, [size, size])) for i, image in enumerate(images))
         return averaged_posteriors(runner, inputs, len(images), batch_size=batch_size,
                                    protocol=self.name, meter=meter)
@@ -132,7 +132,7 @@ class Dense(EvalProtocol):
                    "posteriors of the image and its flip averaged")
 
     def posteriors(self, runner, images, *, flip, batch_size, meter=None):
-        _check_scale(images, runner.min_input_size, "dense evaluation")
+        check_scale(images, runner.min_input_size, "dense evaluation")
         # Images of one size are batched together: sort by size, keep owners.
         order = sorted(range(len(images)), key=lambda i: tuple(images[i].shape))
 
@@ -152,7 +152,7 @@ class MultiCrop(EvalProtocol):
 
     def posteriors(self, runner, images, *, flip, batch_size, meter=None):
         size = runner.min_input_size
-        _check_scale(images, size, "multi-crop evaluation")
+        check_scale(images, size, "multi-crop evaluation")
         inputs = ((i, crop) for i, image in enumerate(images)
                   for crop in multi_crops(image, size, flip=flip))
         return averaged_posteriors(runner, inputs, len(images), batch_size=batch_size,

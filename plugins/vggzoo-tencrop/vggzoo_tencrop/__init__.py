@@ -1,0 +1,1 @@
+"""vggzoo plugin adding the 10-crop evaluation protocol (see ``vggzoo_tencrop.plugin``)."""
