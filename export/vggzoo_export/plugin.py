@@ -52,3 +52,15 @@ def vggzoo_register_runners(register: Register) -> None:
              description="ONNX Runtime on an exported .onnx file (TensorRT > CUDA > CPU EP)")
     register("aoti", build_aoti_runner,
              description="AOTInductor package (.pt2) made by vggzoo-export --format aoti")
+
+
+def ensure_registered() -> None:
+    """Register this plugin when its entry point is not installed (a source
+    checkout run with PYTHONPATH); a no-op once ``pip install ./export`` ran."""
+    import sys
+
+    import vggzoo
+
+    plugin = sys.modules[__name__]
+    if not vggzoo.plugins.get_plugin_manager().is_registered(plugin):
+        vggzoo.plugins.register(plugin, name="vggzoo_export")
