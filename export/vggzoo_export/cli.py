@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -104,15 +103,19 @@ def demo_parser() -> argparse.ArgumentParser:
 
 def run_export(args: argparse.Namespace) -> int:
     import vggzoo
-    from vggzoo.cli.output import echo, print_table
+    from vggzoo.cli.output import echo, get_console, print_table
     from vggzoo.registry import EXPORTERS
 
     entry = EXPORTERS.get(args.format)
+    if args.protocol and (args.format != "onnx" or args.batch is not None):
+        raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
+                          "doubles the batch inside the graph); drop --batch / --format")
     model = vggzoo.create(args.model, weights=args.weights, num_classes=args.num_classes,
                           width_mult=args.width_mult)
     if args.weights is None:
-        warnings.warn(f"no --weights given: exporting {model.pretrained_cfg['name']} with RANDOM "
-                      f"weights (fine for benchmarks, useless for predictions)", stacklevel=1)
+        get_console(stderr=True).print(
+            f"[bold red]WARNING[/]: no --weights given: exporting {model.pretrained_cfg['name']} "
+            f"with RANDOM weights (fine for benchmarks, useless for predictions)", highlight=False)
     output = args.output or Path(model.pretrained_cfg["name"] + entry.info.get("suffix", ""))
     options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
                                  "exporter": args.exporter, "sizes": args.sizes}.items()
@@ -130,8 +133,6 @@ def run_export(args: argparse.Namespace) -> int:
             ("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}" for k, v in report.parity.items())),
             ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)]
     if args.protocol == "dense":
-        if args.format != "onnx":
-            raise VggzooError("--protocol dense needs --format onnx")
         from .protocol_graph import export_protocol_graph
 
         graph = export_protocol_graph(report.path, protocol_path(report.path), scales=args.scales)
