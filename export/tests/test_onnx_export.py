@@ -179,3 +179,15 @@ def test_dynamo_exporter_gives_the_same_graph(tmp_path, tiny_vgg16):
     ops = [n.op_type for n in onnx.load(str(report.path)).graph.node]
     assert ops.count("Conv") == 16 and ops.count("MaxPool") == 5
     assert report.metadata.config["exporter"] == "dynamo"
+
+
+def test_fp16_export_keeps_fp32_io_and_stays_close(tmp_path, tiny_vgg16):
+    report = export_onnx(tiny_vgg16, tmp_path / "h.onnx", fp16=True)
+    model = onnx.load(str(report.path))
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer)
+    assert report.metadata.config["precision"] == "fp16"
+    x = torch.randn(1, 3, 256, 320)
+    with OrtRunner(report.path, "cpu") as runner, torch.inference_mode():
+        expected = tiny_vgg16(x)
+        assert (runner.logits(x) - expected).abs().max() <= 2e-2 * max(1.0, expected.abs().max())

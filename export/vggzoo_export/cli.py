@@ -97,7 +97,7 @@ def demo_parser() -> argparse.ArgumentParser:
                                      "file if cached, else random with a warning)")
     p.add_argument("--scales", type=_int_list, default=[224, 288, 352])
     p.add_argument("--output-dir", type=Path, default=Path("runs/export-demo"))
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=2)
     return p
 
 

@@ -3,7 +3,6 @@ ONNX Runtime against PyTorch eager on real photos at three test scales."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,17 +31,18 @@ def photo_cases(pre: Preprocessing, scales: Sequence[int]) -> list[Case]:
 
 def run(model: str = "vgg16", *, weights: str | None = None,
         scales: Sequence[int] = (224, 288, 352), output_dir: str | Path = "runs/export-demo",
-        repeat: int = 3) -> Path:
+        repeat: int = 2) -> Path:
     """Export, benchmark, print the table; returns the exported file."""
-    from vggzoo.cli.output import echo
+    from vggzoo.cli.output import echo, get_console
 
     if weights is None:
         cached = cached_torchvision_weights(model)
         weights = str(cached) if cached else None
     if weights is None:
-        warnings.warn(f"no weights given and no torchvision {model} weights cached: exporting "
-                      f"RANDOM weights. Timings are valid; predictions are not. Pass "
-                      f"--weights FILE for a real model.", stacklevel=2)
+        get_console(stderr=True).print(
+            f"[bold red]WARNING[/]: no weights given and no torchvision {model} weights cached: "
+            f"exporting RANDOM weights. Timings are valid; predictions are not. Pass --weights "
+            f"FILE for a real model.", highlight=False)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     net = vggzoo.create(model, fully_conv=True, weights=weights)

@@ -68,3 +68,14 @@ def test_bench_of_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
     (tmp_path / "x.txt").write_text("hi")
     assert main(["bench", str(tmp_path / "x.txt")]) == 2
     assert "expected an .onnx or .pt2" in capsys.readouterr().err
+
+
+def test_demo_photo_batches_are_real_preprocessed_photos():
+    from vggzoo_export.demo import photo_cases
+
+    import vggzoo
+
+    cases = photo_cases(vggzoo.PAPER, [224, 256])
+    assert [c.batch.shape for c in cases] == [(3, 3, 224, 224), (3, 3, 256, 256)]
+    assert [c.label for c in cases] == ["Q=224 photos", "Q=256 photos"]
+    assert cases[0].batch.std() > 10  # mean-subtracted 0-255 pixels, not noise or zeros
