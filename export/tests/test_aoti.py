@@ -53,3 +53,21 @@ def test_corrupt_package_is_a_clear_error(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ArtifactError, match="cannot load AOTInductor package .*export it again"):
         AotiRunner(bad)
+
+
+def test_bench_runs_the_package_beside_torch(tiny_package, capsys):
+    from vggzoo_export.cli import main
+
+    report, _ = tiny_package
+    assert main(["bench", str(report.path), "--sizes", "256x288", "--compare", "torch",
+                 "--warmup", "1", "--repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "aoti" in out and "torch" in out and "256x288" in out
+
+
+def test_bench_refuses_files_of_different_models(tiny_package, tiny_onnx, capsys):
+    from vggzoo_export.cli import main
+
+    report, _ = tiny_package
+    assert main(["bench", str(tiny_onnx), str(report.path)]) == 2
+    assert "benchmark one model per run" in capsys.readouterr().err

@@ -143,26 +143,38 @@ def _add_ratios(rows: list[BenchRow]) -> None:
         row.vs_torch = base / row.p50_ms if base else None
 
 
-def benchmark_file(path: str | Path, cases: Sequence[Case], *, compare: Sequence[str] = ("torch",),
-                   providers: str = "auto", warmup: int = 2, repeat: int = 10,
-                   progress: bool = True) -> list[BenchRow]:
-    """Benchmark an exported file and, with ``compare=("torch",)``, PyTorch
-    eager on the same architecture (random weights: values do not change
-    the speed of a ReLU network's dense kernels)."""
-    runner = open_runner(path, providers)
-    meta: ExportMetadata = runner.metadata
-    runtimes: dict[str, LogitsFn] = {}
-    if "torch" in compare:
-        runtimes["torch"] = torch_model(meta)
+def benchmark_files(paths: Sequence[str | Path], cases: Sequence[Case], *,
+                    compare: Sequence[str] = ("torch",), providers: str = "auto",
+                    warmup: int = 2, repeat: int = 10, progress: bool = True) -> list[BenchRow]:
+    """Benchmark exported files of one model side by side and, with
+    ``compare=("torch",)``, PyTorch eager on the same architecture (random
+    weights: values do not change the speed of dense kernels)."""
     unknown = set(compare) - {"torch"}
     if unknown:
         raise ArtifactError(f"--compare takes 'torch', got {', '.join(sorted(unknown))}")
-    label = runner.name + (f" ({runner.providers[0].removesuffix('ExecutionProvider')})"
-                           if hasattr(runner, "providers") else "")
-    runtimes[label] = runner.logits
-    with runner:
+    runners = [open_runner(path, providers) for path in paths]
+    meta: ExportMetadata = runners[0].metadata
+    for path, runner in zip(paths, runners):
+        if (runner.metadata.model, runner.metadata.config.get("width_mult")) != \
+                (meta.model, meta.config.get("width_mult")):
+            raise ArtifactError(f"{path} holds {runner.metadata.model}, not {meta.model}: "
+                                f"benchmark one model per run")
+    runtimes: dict[str, LogitsFn] = {}
+    if "torch" in compare:
+        runtimes["torch"] = torch_model(meta)
+    for path, runner in zip(paths, runners):
+        label = runner.name
+        if getattr(runner, "providers", None):
+            label += f" ({runner.providers[0].removesuffix('ExecutionProvider')})"
+        if label in runtimes:
+            label += f" {Path(path).name}"
+        runtimes[label] = runner.logits
+    try:
         return run_benchmark(runtimes, cases, meta, warmup=warmup, repeat=repeat,
                              progress=progress)
+    finally:
+        for runner in runners:
+            runner.close()
 
 
 def print_rows(rows: Sequence[BenchRow], title: str) -> None:

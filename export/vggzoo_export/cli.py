@@ -76,7 +76,8 @@ def bench_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vggzoo-export bench",
                                 description="p50/p90 latency, images/s, GFLOP/s of an exported "
                                             "file, with the ratio to PyTorch eager in the same run")
-    p.add_argument("file", type=Path, help=".onnx or .pt2 file made by vggzoo-export")
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help=".onnx or .pt2 files of one model made by vggzoo-export")
     p.add_argument("--sizes", type=_size_list, default=[(224, 224)], metavar="S,HxW,...")
     p.add_argument("--batch", type=_int_list, default=[1], metavar="N,...")
     p.add_argument("--compare", action="append", choices=("torch",), default=[],
@@ -149,13 +150,14 @@ def protocol_path(network: Path) -> Path:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from .bench import benchmark_file, print_rows, random_cases, write_json
+    from .bench import benchmark_files, print_rows, random_cases, write_json
 
-    rows = benchmark_file(args.file, random_cases(args.sizes, args.batch), compare=args.compare,
-                          providers=args.providers, warmup=args.warmup, repeat=args.repeat)
-    print_rows(rows, f"{args.file} (warm-up {args.warmup}, {args.repeat} timed runs)")
+    rows = benchmark_files(args.files, random_cases(args.sizes, args.batch), compare=args.compare,
+                           providers=args.providers, warmup=args.warmup, repeat=args.repeat)
+    names = ", ".join(str(f) for f in args.files)
+    print_rows(rows, f"{names} (warm-up {args.warmup}, {args.repeat} timed runs)")
     if args.json:
-        write_json(rows, args.json, file=str(args.file))
+        write_json(rows, args.json, files=[str(f) for f in args.files])
     return 0
 
 

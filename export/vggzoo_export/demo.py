@@ -14,7 +14,7 @@ from vggzoo.demo import cached_torchvision_weights
 from vggzoo.preprocess import Preprocessing, to_input
 from vggzoo.sample_images import PHOTOS, load_photo
 
-from .bench import Case, benchmark_file, print_rows, write_json
+from .bench import Case, benchmark_files, print_rows, write_json
 from .onnx_export import export_onnx
 
 
@@ -52,7 +52,7 @@ def run(model: str = "vgg16", *, weights: str | None = None,
     echo(f"  done in {report.seconds:.1f} s; ONNX Runtime matches PyTorch at "
          + ", ".join(f"{size} (max abs diff {diff:.1g})" for size, diff in report.parity.items()))
     cases = photo_cases(report.metadata.preprocessing, scales)
-    rows = benchmark_file(report.path, cases, compare=("torch",), warmup=1, repeat=repeat)
+    rows = benchmark_files([report.path], cases, compare=("torch",), warmup=1, repeat=repeat)
     print_rows(rows, f"{model}: ONNX Runtime vs PyTorch eager, batch of the {len(PHOTOS)} "
                      f"scikit-image photos ({', '.join(PHOTOS)}), warm-up 1, {repeat} timed runs")
     write_json(rows, output_dir / "bench.json", file=str(report.path), photos=list(PHOTOS))
