@@ -7,10 +7,12 @@ size of 1 as a special case (its 0/1 specialisation: a size-1 dimension has
 no meaningful stride, so layout decisions branch on it).  Exported with a
 dynamic height/width Dim whose range includes 224..255, the program either
 fails to export ("generated guard (W // 32) - 6 == 1") or, with the
-height/width written as multiples of 32, silently keeps the 1x1 assumption
-and is wrong at every other size (0.05-0.08 off on logits of 0.26 for
-vgg11).  No kernel is miscompiled: with the map at least 2x2 (inputs of at
-least 256 a side) one dynamic program is exact everywhere in its range.
+height/width written as multiples of 32, exports with the score map's size
+frozen at 1x1: at 256x256 or 320x384 the package still returns a (N, K, 1, 1)
+map, i.e. only the top-left window, so its logits are wrong at every size but
+the traced one (the 0.05-0.08 error reported on vgg11).  No kernel is
+miscompiled: with the map at least 2x2 (inputs of at least 256 a side) one
+dynamic program matches eager to 1e-8 everywhere in its range.
 
 So a package holds one dynamic entry for 256..``max_size`` pixels a side
 (any aspect ratio) and, with ``sizes=["224x224", ...]``, static entries for

@@ -179,7 +179,7 @@ def _dynamo_export(module: nn.Module, example: torch.Tensor, path: Path, *, opse
     dims = {2: torch.export.Dim("height", min=224), 3: torch.export.Dim("width", min=224)}
     if batch is None:
         dims[0] = torch.export.Dim("batch", min=1)
-    with contextlib.redirect_stdout(open(os.devnull, "w")):  # its progress lines
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # progress lines
         torch.onnx.export(module, (example,), str(path), dynamo=True, opset_version=opset,
                           input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
                           dynamic_shapes={"x": dims}, external_data=True)

@@ -15,6 +15,7 @@ inter-op parallelism (the graph is a chain).
 from __future__ import annotations
 
 import ctypes.util
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ def _gpu_present() -> bool:
 
 
 def _tensorrt_present() -> bool:
+    """TensorRT's library on the loader path, or pip's ``tensorrt`` wheels."""
+    if any(importlib.util.find_spec(name) for name in ("tensorrt_libs", "tensorrt")):
+        return True
     return any(ctypes.util.find_library(name) for name in ("nvinfer", "nvinfer_10", "nvinfer_11"))
 
 
@@ -111,6 +115,8 @@ def open_session(path: str | os.PathLike, *, providers: str | list | tuple = "au
         raise ArtifactError(f"ONNX file {path} does not exist; export one with "
                             f"`vggzoo-export MODEL -o {path}`")
     names = resolve_providers(providers)
+    if names[0] != CPU and hasattr(ort, "preload_dlls"):
+        ort.preload_dlls()  # CUDA/cuDNN from pip's nvidia-* wheels, when torch did not load them
     with_options = [(n, (provider_options or {}).get(n, {})) for n in names]
     try:
         return ort.InferenceSession(str(path), session_options(threads), providers=with_options)
