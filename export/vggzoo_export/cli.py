@@ -123,8 +123,11 @@ def run_export(args: argparse.Namespace) -> int:
                if v is not None}
     if args.fp16:
         options["fp16"] = True
+    status = get_console(stderr=True).status
     try:
-        report = entry.obj(model, output, **options)
+        with status(f"exporting {model.pretrained_cfg['name']} as {args.format} to {output}, "
+                    f"then checking it against PyTorch ..."):
+            report = entry.obj(model, output, **options)
     except TypeError as exc:
         if "unexpected keyword" not in str(exc):
             raise
@@ -136,7 +139,9 @@ def run_export(args: argparse.Namespace) -> int:
     if args.protocol == "dense":
         from .protocol_graph import export_protocol_graph
 
-        graph = export_protocol_graph(report.path, protocol_path(report.path), scales=args.scales)
+        with status(f"building the dense protocol graph (scales {args.scales}) ..."):
+            graph = export_protocol_graph(report.path, protocol_path(report.path),
+                                          scales=args.scales)
         rows.append(("protocol graph", f"{graph.path} (scales {args.scales}, parity "
                      f"{max(graph.parity.values()):.2g})"))
     print_table(f"{report.metadata.model} exported as {args.format}", ("", ""), rows)
