@@ -17,10 +17,10 @@ def tiny_package(tmp_path_factory):
     torch.manual_seed(0)
     model = vggzoo.create("vgg11", fully_conv=True, width_mult=TINY_WIDTH).eval()
     path = tmp_path_factory.mktemp("aoti") / "tiny_vgg11.pt2"
-    return export_aoti(model, path), model
+    return export_aoti(model, path, sizes=[(224, 224)]), model
 
 
-@pytest.mark.parametrize("size", [(256, 256), (288, 352), (384, 384), (320, 512)],
+@pytest.mark.parametrize("size", [(224, 224), (256, 256), (288, 352), (384, 384), (320, 512)],
                          ids=lambda s: f"{s[0]}x{s[1]}")
 def test_aoti_package_matches_pytorch_at_sizes_it_was_not_traced_at(tiny_package, size):
     report, model = tiny_package
@@ -28,6 +28,7 @@ def test_aoti_package_matches_pytorch_at_sizes_it_was_not_traced_at(tiny_package
     with AotiRunner(report.path) as runner, torch.inference_mode():
         assert (runner.logits(x) - model(x)).abs().max() <= 1e-4
     assert all(diff <= 1e-4 for diff in report.parity.values())
+    assert "static_224x224 224x224" in report.parity and "dynamic 288x352" in report.parity
 
 
 def test_aoti_package_carries_metadata_and_refuses_uncovered_sizes(tiny_package):
