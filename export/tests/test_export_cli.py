@@ -13,6 +13,10 @@ def test_exporters_and_runners_are_registered_plugins():
     assert {"onnx", "aoti"} <= set(EXPORTERS.names())
     assert {"onnxruntime", "aoti"} <= set(RUNNERS.names())
     assert EXPORTERS.get("onnx").source == RUNNERS.get("onnxruntime").source
+    import vggzoo_export
+    from vggzoo_export.ort_runner import OrtRunner
+
+    assert vggzoo_export.OrtRunner is OrtRunner  # the public name of the issue
 
 
 def test_export_command_writes_a_checked_file_and_its_protocol_graph(tmp_path, capsys):
