@@ -12,6 +12,7 @@ INSTALL_INPUTS := pyproject.toml export/pyproject.toml constraints-dev.txt $(wil
 
 demo: $(STAMP)
 	$(VENV)/bin/vggzoo demo
+	$(VENV)/bin/vggzoo-export demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -23,6 +24,7 @@ $(STAMP): $(INSTALL_INPUTS)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints-dev.txt torch torchvision
 	$(PY) -m pip install -q -c constraints-dev.txt -e '.[dev]' -e ./export $(addprefix -e ./,$(PLUGIN_DIRS))
+	$(PY) -m pip install -q -c constraints-dev.txt onnxruntime-gpu onnxscript
 	touch $(STAMP)
 
 clean:

@@ -1,10 +1,33 @@
 """vggzoo-export: fully-convolutional export of vggzoo models (ONNX, ONNX
-Runtime, TensorRT).  Export formats are vggzoo plugins registered through
-``vggzoo_register_exporters``."""
+Runtime, AOTInductor; TensorRT in its own modules).  Export formats are vggzoo
+plugins registered through ``vggzoo_register_exporters``; runtimes through
+``vggzoo_register_runners``.
 
+>>> from vggzoo_export import export_onnx, OrtRunner
+>>> export_onnx(vggzoo.create("vgg16", weights="vgg16.pth"), "vgg16.onnx")
+>>> OrtRunner("vgg16.onnx").logits(batch)
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("vggzoo-export")
 except PackageNotFoundError:
     __version__ = "0+unknown"
+
+#: Public names, imported on first use (onnxruntime and inductor are heavy).
+_LAZY = {
+    "export_onnx": "onnx_export", "OrtRunner": "ort_runner",
+    "export_protocol_graph": "protocol_graph", "ProtocolSession": "protocol_graph",
+    "export_aoti": "aoti", "AotiRunner": "aoti",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

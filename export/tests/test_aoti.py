@@ -1,0 +1,74 @@
+"""AOTInductor packages: parity at several sizes, entry selection, errors.
+
+One tiny package is compiled per session (the C++ compile dominates)."""
+
+import pytest
+import torch
+
+import vggzoo
+from vggzoo.errors import InputSizeError
+from vggzoo.testing import TINY_WIDTH
+from vggzoo_export.aoti import AotiRunner, export_aoti, plan_entries
+from vggzoo_export.errors import ArtifactError, ExportError
+
+
+@pytest.fixture(scope="module")
+def tiny_package(tmp_path_factory):
+    torch.manual_seed(0)
+    model = vggzoo.create("vgg11", fully_conv=True, width_mult=TINY_WIDTH).eval()
+    path = tmp_path_factory.mktemp("aoti") / "tiny_vgg11.pt2"
+    return export_aoti(model, path, sizes=[(224, 224)]), model
+
+
+@pytest.mark.parametrize("size", [(224, 224), (256, 256), (288, 352), (384, 384), (320, 512)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+def test_aoti_package_matches_pytorch_at_sizes_it_was_not_traced_at(tiny_package, size):
+    report, model = tiny_package
+    x = torch.randn(1, 3, *size)
+    with AotiRunner(report.path) as runner, torch.inference_mode():
+        assert (runner.logits(x) - model(x)).abs().max() <= 1e-4
+    assert all(diff <= 1e-4 for diff in report.parity.values())
+    assert "static_224x224 224x224" in report.parity and "dynamic 288x352" in report.parity
+
+
+def test_aoti_package_carries_metadata_and_refuses_uncovered_sizes(tiny_package):
+    report, _ = tiny_package
+    with AotiRunner(report.path) as runner:
+        assert runner.metadata.model == "vgg11" and runner.num_classes == 1000
+        assert runner.metadata.config["format"] == "aoti"
+        with pytest.raises(InputSizeError, match=r"224x240 is outside .* --sizes 224x240"):
+            runner.logits(torch.zeros(1, 3, 224, 240))
+        with pytest.raises(InputSizeError, match="batches of 1"):
+            runner.logits(torch.zeros(2, 3, 256, 256))
+
+
+def test_small_sizes_get_static_entries_and_bad_sizes_are_refused():
+    entries = plan_entries([(224, 224), (300, 300)], 2048)
+    assert [e.name for e in entries] == ["dynamic", "static_224x224"]
+    with pytest.raises(ExportError, match="below the 224 minimum"):
+        plan_entries([(200, 224)], 2048)
+
+
+def test_corrupt_package_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.pt2"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ArtifactError, match="cannot load AOTInductor package .*export it again"):
+        AotiRunner(bad)
+
+
+def test_bench_runs_the_package_beside_torch(tiny_package, capsys):
+    from vggzoo_export.cli import main
+
+    report, _ = tiny_package
+    assert main(["bench", str(report.path), "--sizes", "256x288", "--compare", "torch",
+                 "--warmup", "1", "--repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "aoti" in out and "torch" in out and "256x288" in out
+
+
+def test_bench_refuses_files_of_different_models(tiny_package, tiny_onnx, capsys):
+    from vggzoo_export.cli import main
+
+    report, _ = tiny_package
+    assert main(["bench", str(tiny_onnx), str(report.path)]) == 2
+    assert "benchmark one model per run" in capsys.readouterr().err

@@ -1,0 +1,85 @@
+"""The vggzoo-export command line: export, bench, errors."""
+
+import json
+
+import onnx
+import pytest
+
+from vggzoo.registry import EXPORTERS, RUNNERS
+from vggzoo_export.cli import main
+
+
+def test_exporters_and_runners_are_registered_plugins():
+    assert {"onnx", "aoti"} <= set(EXPORTERS.names())
+    assert {"onnxruntime", "aoti"} <= set(RUNNERS.names())
+    assert EXPORTERS.get("onnx").source == RUNNERS.get("onnxruntime").source
+    import vggzoo_export
+    from vggzoo_export.ort_runner import OrtRunner
+
+    assert vggzoo_export.OrtRunner is OrtRunner  # the public name of the issue
+
+
+def test_export_command_writes_a_checked_file_and_its_protocol_graph(tmp_path, capsys):
+    out = tmp_path / "a.onnx"
+    assert main(["A", "--width-mult", "0.0625", "--num-classes", "7", "-o", str(out),
+                 "--protocol", "dense", "--scales", "224,256"]) == 0
+    printed = capsys.readouterr()
+    assert "parity passed" in printed.out and "RANDOM weights" in printed.err
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert props["vggzoo.model"] == "vgg11" and json.loads(props["vggzoo.config"])["num_classes"] == 7
+    dense = {p.key: p.value for p in onnx.load(str(tmp_path / "a.dense.onnx")).metadata_props}
+    assert json.loads(dense["vggzoo.protocol"])["scales"] == [224, 256]
+
+
+def test_protocol_with_a_fixed_batch_is_refused_before_writing(tmp_path, capsys):
+    assert main(["A", "--width-mult", "0.0625", "-o", str(tmp_path / "a.onnx"), "--batch", "2",
+                 "--protocol", "dense"]) == 2
+    assert "needs --format onnx and a dynamic batch" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_model_gets_close_matches(capsys):
+    assert main(["vgg61"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'vgg61'" in err and "Did you mean" in err and "Traceback" not in err
+
+
+def test_unknown_format_and_unsupported_option(capsys):
+    assert main(["vgg11", "--format", "onyx", "--width-mult", "0.0625"]) == 2
+    assert "unknown exporter 'onyx'. Did you mean: onnx" in capsys.readouterr().err
+    assert main(["vgg11", "--format", "aoti", "--opset", "17", "--width-mult", "0.0625"]) == 2
+    assert "does not take that option" in capsys.readouterr().err
+
+
+def test_bench_command_prints_and_writes_ratios(tiny_onnx, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", str(tiny_onnx), "--sizes", "224,256x288", "--batch", "1",
+                 "--compare", "torch", "--warmup", "1", "--repeat", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "p50 ms" in printed and "vs torch" in printed and "CPU flags" in printed
+    data = json.loads(out.read_text())
+    rows = data["rows"]
+    assert {r["runtime"] for r in rows} == {"torch", "onnxruntime (CPU)"}
+    assert {r["input"] for r in rows} == {"224x224", "256x288"}
+    ort_row = next(r for r in rows if r["runtime"] != "torch" and r["input"] == "224x224")
+    assert ort_row["vs_torch"] > 0 and ort_row["gflops"] > 0 and ort_row["p90_ms"] >= ort_row["p50_ms"]
+    assert data["cpu"]["model_name"]
+
+
+def test_bench_of_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
+    assert main(["bench", str(tmp_path / "nope.onnx")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "x.txt").write_text("hi")
+    assert main(["bench", str(tmp_path / "x.txt")]) == 2
+    assert "expected an .onnx or .pt2" in capsys.readouterr().err
+
+
+def test_demo_photo_batches_are_real_preprocessed_photos():
+    from vggzoo_export.demo import photo_cases
+
+    import vggzoo
+
+    cases = photo_cases(vggzoo.PAPER, [224, 256])
+    assert [c.batch.shape for c in cases] == [(3, 3, 224, 224), (3, 3, 256, 256)]
+    assert [c.label for c in cases] == ["Q=224 photos", "Q=256 photos"]
+    assert cases[0].batch.std() > 10  # mean-subtracted 0-255 pixels, not noise or zeros

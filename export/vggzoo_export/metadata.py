@@ -1,0 +1,129 @@
+"""What an exported file says about itself.
+
+Every artifact (ONNX ``metadata_props``, AOTInductor package metadata)
+carries the same string key/value pairs, so a runtime can rebuild the
+preprocessing, check input sizes and name classes without the Python model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import vggzoo
+from vggzoo.preprocess import Preprocessing
+
+from .errors import ArtifactError
+
+PREFIX = "vggzoo."
+
+
+@dataclass(frozen=True)
+class ExportMetadata:
+    """Facts stored in an exported file (all keys prefixed ``vggzoo.``)."""
+
+    model: str
+    config: dict[str, Any]
+    preprocessing: Preprocessing
+    min_input_size: int
+    num_classes: int
+    classes: list[str] | None
+    weights: str
+    weights_sha256: str
+    vggzoo_version: str = vggzoo.__version__
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_props(self) -> dict[str, str]:
+        """Flat ``{key: str}`` as ONNX ``metadata_props`` want it."""
+        props = {
+            "model": self.model,
+            "config": json.dumps(self.config, sort_keys=True),
+            "preprocessing": json.dumps(self.preprocessing.as_dict()),
+            "min_input_size": str(self.min_input_size),
+            "num_classes": str(self.num_classes),
+            "classes": json.dumps(self.classes),
+            "weights": self.weights,
+            "weights_sha256": self.weights_sha256,
+            "version": self.vggzoo_version,
+            **self.extra,
+        }
+        return {PREFIX + k: v for k, v in props.items()}
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], *, source: str) -> "ExportMetadata":
+        own = {k.removeprefix(PREFIX): v for k, v in props.items() if k.startswith(PREFIX)}
+        try:
+            pre = json.loads(own.pop("preprocessing"))
+            known = dict(
+                model=own.pop("model"), config=json.loads(own.pop("config")),
+                preprocessing=Preprocessing(pre["name"], tuple(pre["mean"]), tuple(pre["std"])),
+                min_input_size=int(own.pop("min_input_size")),
+                num_classes=int(own.pop("num_classes")),
+                classes=json.loads(own.pop("classes")), weights=own.pop("weights"),
+                weights_sha256=own.pop("weights_sha256"), vggzoo_version=own.pop("version"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ArtifactError(
+                f"{source} is not a vggzoo export (its vggzoo.* metadata is missing or broken: "
+                f"{type(exc).__name__}: {exc}); export it with `vggzoo-export MODEL`") from exc
+        return cls(**known, extra=own)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_state_dict(model: nn.Module) -> str:
+    """Hash of the tensors themselves, for weights that came from no file."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def describe(model: nn.Module, **config: Any) -> ExportMetadata:
+    """Metadata of a vggzoo model about to be exported; ``config`` adds
+    export settings (precision, batch, opset, ...)."""
+    cfg = model.pretrained_cfg
+    source = cfg.get("weights")
+    if source and Path(str(source)).is_file():
+        weights, digest = str(source), sha256_file(source)
+    else:
+        weights = source or "random (no weights given)"
+        digest = sha256_state_dict(model)
+    num_classes = cfg["num_classes"]
+    return ExportMetadata(
+        model=cfg["name"],
+        config={"config": cfg.get("config"), "width_mult": cfg["width_mult"],
+                "num_classes": num_classes, "fully_conv": True, **config},
+        preprocessing=cfg["preprocessing"], min_input_size=cfg["min_input_size"],
+        num_classes=num_classes, classes=_class_names(num_classes), weights=weights,
+        weights_sha256=digest)
+
+
+def _class_names(num_classes: int) -> list[str] | None:
+    if num_classes != 1000:
+        return None
+    from vggzoo.sample_images import imagenet_categories
+
+    return imagenet_categories()
+
+
+def torch_model(meta: ExportMetadata, state: dict[str, torch.Tensor] | None = None) -> nn.Module:
+    """The eager PyTorch model an export was made from (same architecture;
+    the given weights or random ones), for comparisons."""
+    model = vggzoo.create(meta.model, fully_conv=True, num_classes=meta.num_classes,
+                          width_mult=meta.config.get("width_mult", 1.0), weights=state)
+    model.pretrained_cfg.update(preprocessing=meta.preprocessing)
+    return model.eval()
