@@ -109,11 +109,15 @@ def _upgrade_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
     from onnx import version_converter
 
     try:
-        return version_converter.convert_version(model, opset)
+        upgraded = version_converter.convert_version(model, opset)
     except Exception as exc:  # the converter raises bare RuntimeErrors
         raise VggzooError(f"bf16 needs ONNX opset {opset} or newer (earlier opsets do not allow "
                           f"bfloat16 convolutions) and converting this model from opset "
                           f"{_opset(model)} failed ({exc}); export it with --opset {opset}") from exc
+    # the converter keeps the old IR version, which older readers reject for opset 22
+    upgraded.ir_version = max(upgraded.ir_version,
+                              helper.find_min_ir_version_for(list(upgraded.opset_import)))
+    return upgraded
 
 
 def _set_metadata(model: onnx.ModelProto, key: str, value: str) -> None:
