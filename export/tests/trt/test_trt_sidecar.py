@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+import vggzoo
+
 from vggzoo_export.trt.profiles import derive_profiles
 from vggzoo_export.trt.sidecar import (EngineMismatchError, EngineSidecar, GpuInfo, TensorInfo,
                                        check_environment, read_sidecar, rebuild_command,
@@ -25,7 +27,8 @@ def make_engine(tmp_path, *, scales=(256, 384), max_batch=8, payload=b"serialize
                  TensorInfo("score_map", "float32", (-1, 1000, -1, -1))],
         source_onnx={"path": "vgg16.onnx", "sha256": "ab" * 32},
         engine_sha256=sha256_file(engine), vggzoo_version="0.1.0",
-        vggzoo_export_version="0.1.0", onnx_metadata={"model": "vgg16"},
+        vggzoo_export_version="0.1.0",
+        onnx_metadata={"model": "vgg16", "preprocessing": json.dumps(vggzoo.PAPER.as_dict())},
         build={"scales": list(scales), "max_batch": max_batch, "max_aspect": 2.0})
     write_sidecar(engine, sidecar)
     return engine, sidecar
