@@ -23,6 +23,7 @@ $(STAMP): $(INSTALL_INPUTS)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints-dev.txt torch torchvision
 	$(PY) -m pip install -q -c constraints-dev.txt -e '.[dev]' -e ./export $(addprefix -e ./,$(PLUGIN_DIRS))
+	$(PY) -m pip install -q -c constraints-dev.txt 'tritonclient[grpc]'
 	touch $(STAMP)
 
 clean:

@@ -8,3 +8,5 @@ try:
     __version__ = version("vggzoo-export")
 except PackageNotFoundError:
     __version__ = "0+unknown"
+
+from .trt import TrtRunner  # noqa: E402  (imports no tensorrt until used)

@@ -110,3 +110,20 @@ def test_workspace_sizes():
         parse_size("four gigs")
     with pytest.raises(OptionError, match="positive"):
         parse_size("0")
+
+
+def test_onnxruntime_tensorrt_provider_gets_all_three_profile_shapes_and_caches(tmp_path):
+    from vggzoo_export.trt.ort_provider import tensorrt_provider_options
+
+    profiles = derive_profiles([256, 384, 512], max_batch=8, max_aspect=1.5)
+    options = tensorrt_provider_options("image", profiles, cache_dir=tmp_path, precision="fp16",
+                                        workspace=parse_size("2GiB"))
+    assert options["trt_profile_min_shapes"] == "image:1x3x256x256"
+    assert options["trt_profile_opt_shapes"] == "image:8x3x384x384"
+    assert options["trt_profile_max_shapes"] == "image:8x3x768x768"
+    assert options["trt_engine_cache_enable"] == "1" and options["trt_timing_cache_enable"] == "1"
+    assert options["trt_engine_cache_path"].startswith(str(tmp_path))
+    assert options["trt_max_workspace_size"] == str(2 << 30)
+    assert "trt_fp16_enable" not in options   # the precision is in the fp16 ONNX graph
+    with pytest.raises(OptionError):
+        tensorrt_provider_options("image", profiles, cache_dir=tmp_path, precision="int4")
