@@ -92,3 +92,20 @@ def test_engine_matches_onnxruntime_and_rejects_shapes_outside_its_profiles(
     with pytest.raises(InputSizeError, match="outside the engine's optimisation profiles"):
         runner.logits(torch.zeros(1, 3, 256, 400))
     runner.close()
+
+
+def test_strongly_typed_flag_for_tensorrt_10_and_11():
+    from enum import IntEnum
+    from types import SimpleNamespace
+
+    from vggzoo_export.trt.builder import network_flags
+
+    class Trt10(IntEnum):          # 10.x: EXPLICIT_BATCH = 0, STRONGLY_TYPED = 1
+        EXPLICIT_BATCH = 0
+        STRONGLY_TYPED = 1
+
+    class Trt11(IntEnum):          # 11.x: EXPLICIT_BATCH gone, STRONGLY_TYPED = 0
+        STRONGLY_TYPED = 0
+
+    assert network_flags(SimpleNamespace(NetworkDefinitionCreationFlag=Trt10)) == 0b10
+    assert network_flags(SimpleNamespace(NetworkDefinitionCreationFlag=Trt11)) == 0b01

@@ -26,6 +26,7 @@ from typing import Any
 
 import onnx
 
+import vggzoo
 from vggzoo.errors import BackendUnavailableError, OptionError, VggzooError
 from vggzoo.io import atomic_path
 
@@ -119,20 +120,23 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, *
         plan, inputs, outputs = _build_plan(trt, typed, profiles, workspace_bytes, cache, log)
     with atomic_path(engine_path) as tmp_engine:
         tmp_engine.write_bytes(plan)
-    from vggzoo_export import __version__ as export_version
-    import vggzoo
-
     sidecar = EngineSidecar(
         tensorrt_version=trt.__version__, gpu=gpu, precision=precision, profiles=profiles,
         inputs=inputs, outputs=outputs,
         source_onnx={"path": str(source), "sha256": sha256_file(source)},
         engine_sha256=sha256_file(engine_path), vggzoo_version=vggzoo.__version__,
-        vggzoo_export_version=export_version, onnx_metadata=onnx_metadata(source),
+        vggzoo_export_version=_export_version(), onnx_metadata=onnx_metadata(source),
         build={"workspace": workspace_bytes, "timing_cache": str(cache), **(build_args or {})},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     write_sidecar(engine_path, sidecar)
     log(f"wrote {engine_path} ({engine_path.stat().st_size / 2**20:.0f} MiB) and its sidecar")
     return sidecar
+
+
+def _export_version() -> str:
+    from vggzoo_export import __version__  # the package imports this module
+
+    return __version__
 
 
 def _build_plan(trt: ModuleType, onnx_path: Path, profiles: Sequence[Profile],

@@ -203,7 +203,8 @@ class _GraphConversion:
             if init.data_type != TensorProto.FLOAT:
                 continue
             users = self.consumers.get(init.name, [])
-            if users and all(id(u) in low_nodes for u in users):
+            if (users and init.name not in self.keep_fp32_names
+                    and all(id(u) in low_nodes for u in users)):
                 self.graph.initializer[index].CopyFrom(_to_low(init, self.low))
                 self.variants[init.name] = {self.low: init.name}
             else:
