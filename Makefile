@@ -25,6 +25,7 @@ $(STAMP): $(INSTALL_INPUTS)
 	$(PY) -m pip install -q -c constraints-dev.txt torch torchvision
 	$(PY) -m pip install -q -c constraints-dev.txt -e '.[dev]' -e ./export $(addprefix -e ./,$(PLUGIN_DIRS))
 	$(PY) -m pip install -q -c constraints-dev.txt onnxruntime-gpu onnxscript
+	$(PY) -m pip install -q -c constraints-dev.txt 'tritonclient[grpc]'
 	touch $(STAMP)
 
 clean:

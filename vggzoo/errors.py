@@ -28,3 +28,13 @@ class InputSizeError(VggzooError, ValueError):
 
 class WeightsError(VggzooError, ValueError):
     """A weights file that is missing, unreadable or of another architecture."""
+
+
+class OptionError(VggzooError, ValueError):
+    """An option value that is not allowed: an unknown choice, a malformed
+    shape or size, or two options that cannot be combined."""
+
+
+class BackendUnavailableError(VggzooError, RuntimeError):
+    """Something a backend needs is missing here: a package (TensorRT), a
+    device (CUDA GPU) or a feature of the installed version."""

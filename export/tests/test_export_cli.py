@@ -83,3 +83,49 @@ def test_demo_photo_batches_are_real_preprocessed_photos():
     assert [c.batch.shape for c in cases] == [(3, 3, 224, 224), (3, 3, 256, 256)]
     assert [c.label for c in cases] == ["Q=224 photos", "Q=256 photos"]
     assert cases[0].batch.std() > 10  # mean-subtracted 0-255 pixels, not noise or zeros
+
+
+# -- --trt and --triton (TensorRT itself is absent here) ------------------------
+
+def test_trt_without_tensorrt_fails_at_once_naming_the_install_command(tmp_path, capsys,
+                                                                         monkeypatch):
+    from vggzoo_export.trt.availability import tensorrt_available
+
+    if tensorrt_available():
+        pytest.skip("tensorrt is installed here")
+    monkeypatch.chdir(tmp_path)
+    assert main(["A", "--width-mult", "0.0625", "--trt", "--precision", "fp16"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "vggzoo-export[tensorrt]"' in err
+    assert list(tmp_path.iterdir()) == []  # nothing was exported first
+
+
+def test_trt_profile_options_are_checked_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["A", "--width-mult", "0.0625", "--trt", "--min", "1x3x224x224"]) == 2
+    assert "give --min, --opt and --max together" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_triton_repository_from_a_fresh_export(tmp_path, capsys, monkeypatch):
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["A", "--width-mult", "0.0625", "--num-classes", "5", "--triton", "repo",
+                 "--max-batch", "4"]) == 0
+    assert "Triton model repository" in capsys.readouterr().out
+    config = text_format.Parse((tmp_path / "repo" / "vgg11" / "config.pbtxt").read_text(),
+                               model_config_pb2.ModelConfig())
+    assert config.backend == "onnxruntime" and config.max_batch_size == 4
+    assert {o.name: list(o.dims) for o in config.output} == {"logits": [5],
+                                                             "score_map": [5, -1, -1]}
+    exported = onnx.load(str(tmp_path / "repo" / "vgg11" / "1" / "model.onnx"))
+    assert {p.key: p.value for p in exported.metadata_props}["vggzoo.model"] == "vgg11"
+
+
+def test_triton_tensorrt_backend_needs_an_engine(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["A", "--width-mult", "0.0625", "--triton", "repo", "--backend", "tensorrt"]) == 2
+    assert "needs an engine: add --trt" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -22,6 +22,7 @@ _LAZY = {
     "export_onnx": "onnx_export", "OrtRunner": "ort_runner",
     "export_protocol_graph": "protocol_graph", "ProtocolSession": "protocol_graph",
     "export_aoti": "aoti", "AotiRunner": "aoti",
+    "TrtRunner": "trt",
 }
 
 __all__ = ["__version__", *_LAZY]

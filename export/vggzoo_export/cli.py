@@ -41,6 +41,10 @@ def _batch(text: str) -> int | None:
     raise argparse.ArgumentTypeError(f"--batch takes a positive integer or 'dynamic', got {text!r}")
 
 
+#: The paper's multi-scale test scales for jittered training ([256; 512]).
+DEFAULT_PROTOCOL_SCALES = [256, 384, 512]
+
+
 def export_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -67,8 +71,14 @@ def export_parser() -> argparse.ArgumentParser:
     p.add_argument("--width-mult", type=float, default=1.0, help="width multiplier (tests)")
     p.add_argument("--protocol", choices=("dense",),
                    help="also export the paper's whole test protocol as one graph")
-    p.add_argument("--scales", type=_int_list, default=[256, 384, 512],
-                   help="test scales Q of --protocol (default 256,384,512)")
+    p.add_argument("--scales", type=_int_list, default=None,
+                   help="test scales Q of --protocol, and of the --trt profiles "
+                        "(default 256,384,512)")
+    from .trt.cli import add_trt_arguments
+    from .triton import add_triton_arguments
+
+    add_trt_arguments(p)
+    add_triton_arguments(p)
     return p
 
 
@@ -103,6 +113,67 @@ def demo_parser() -> argparse.ArgumentParser:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.trt or args.triton:
+        return run_serving_export(args)
+    report = export_model(args)
+    return 0 if report is not None else 1
+
+
+def run_serving_export(args: argparse.Namespace) -> int:
+    """``--trt`` and/or ``--triton``: an fp32 ONNX file (``--onnx`` or
+    exported now), then the TensorRT engine built from it and/or the Triton
+    model repository.  Argument and TensorRT checks run before any work."""
+    from vggzoo.cli.output import echo
+
+    from .trt.cli import build_from_args, profiles_from_args
+    from .triton import write_from_args
+
+    if args.format != "onnx" or args.protocol:
+        raise VggzooError("--trt / --triton build from the fully-convolutional ONNX file: "
+                          "drop --format and --protocol")
+    if args.triton and args.triton_backend == "tensorrt" and not (args.trt or args.engine):
+        raise VggzooError("--triton with --backend tensorrt needs an engine: add --trt to build "
+                          "one, or --engine PLAN")
+    if args.trt:
+        from .trt.availability import import_tensorrt
+
+        profiles_from_args(args)  # bad profile options fail before anything is exported
+        import_tensorrt()  # fails at once, naming the package and the install command
+    if args.onnx:
+        onnx_path = Path(args.onnx)
+        name = _onnx_model_name(onnx_path)
+    else:
+        name = vggzoo_name(args.model)
+        onnx_path = Path(name + ".onnx") if args.trt or args.output is None else args.output
+        args.output = onnx_path if not args.trt else args.output
+        export_model(args, output=onnx_path)
+    engine_path = None
+    if args.trt:
+        engine_path = Path(args.output or name + ".plan")
+        sidecar = build_from_args(args, onnx_path, engine_path, log=echo)
+        echo(f"TensorRT engine: {engine_path} (+ {engine_path.name}.json), precision "
+             f"{sidecar.precision}")
+    if args.triton:
+        repo = write_from_args(args, name, onnx_path=onnx_path, engine_path=engine_path)
+        echo(f"Triton model repository: {repo}")
+    return 0
+
+
+def vggzoo_name(model: str) -> str:
+    """The canonical registry name of a model name or alias (``D`` -> ``vgg16``)."""
+    from vggzoo.registry import MODELS
+
+    return MODELS.get(model).name
+
+
+def _onnx_model_name(path: Path) -> str:
+    from .metadata import read_onnx_metadata
+
+    return read_onnx_metadata(path).model
+
+
+def export_model(args: argparse.Namespace, output: Path | None = None):
+    """Export ``args.model`` with ``args.format`` (plain ``vggzoo-export MODEL``)."""
     import vggzoo
     from vggzoo.cli.output import echo, get_console, print_table
     from vggzoo.registry import EXPORTERS
@@ -117,7 +188,7 @@ def run_export(args: argparse.Namespace) -> int:
         get_console(stderr=True).print(
             f"[bold red]WARNING[/]: no --weights given: exporting {model.pretrained_cfg['name']} "
             f"with RANDOM weights (fine for benchmarks, useless for predictions)", highlight=False)
-    output = args.output or Path(model.pretrained_cfg["name"] + entry.info.get("suffix", ""))
+    output = output or args.output or Path(model.pretrained_cfg["name"] + entry.info.get("suffix", ""))
     options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
                                  "exporter": args.exporter, "sizes": args.sizes}.items()
                if v is not None}
@@ -139,14 +210,14 @@ def run_export(args: argparse.Namespace) -> int:
     if args.protocol == "dense":
         from .protocol_graph import export_protocol_graph
 
-        with status(f"building the dense protocol graph (scales {args.scales}) ..."):
-            graph = export_protocol_graph(report.path, protocol_path(report.path),
-                                          scales=args.scales)
-        rows.append(("protocol graph", f"{graph.path} (scales {args.scales}, parity "
+        scales = args.scales or DEFAULT_PROTOCOL_SCALES
+        with status(f"building the dense protocol graph (scales {scales}) ..."):
+            graph = export_protocol_graph(report.path, protocol_path(report.path), scales=scales)
+        rows.append(("protocol graph", f"{graph.path} (scales {scales}, parity "
                      f"{max(graph.parity.values()):.2g})"))
     print_table(f"{report.metadata.model} exported as {args.format}", ("", ""), rows)
     echo("Checked against PyTorch: parity passed.")
-    return 0
+    return report
 
 
 def protocol_path(network: Path) -> Path:

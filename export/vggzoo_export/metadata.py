@@ -75,6 +75,15 @@ class ExportMetadata:
         return cls(**known, extra=own)
 
 
+def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
+    """The vggzoo metadata of an exported ONNX file (weights are not read)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return ExportMetadata.from_props({p.key: p.value for p in model.metadata_props},
+                                     source=str(path))
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -32,6 +32,12 @@ def build_ort_runner(**options: Any) -> Any:
     return build(**options)
 
 
+def build_trt_runner(**options: Any) -> Any:
+    from .trt.runner import build_trt_runner as build
+
+    return build(**options)
+
+
 def build_aoti_runner(**options: Any) -> Any:
     from .aoti import build_aoti_runner as build
 
@@ -50,6 +56,8 @@ def vggzoo_register_exporters(register: Register) -> None:
 def vggzoo_register_runners(register: Register) -> None:
     register("onnxruntime", build_ort_runner, aliases=["ort"],
              description="ONNX Runtime on an exported .onnx file (TensorRT > CUDA > CPU EP)")
+    register("tensorrt", build_trt_runner, aliases=["trt"],
+             description="TensorRT engine (vggzoo-export MODEL --trt) on an NVIDIA GPU")
     register("aoti", build_aoti_runner,
              description="AOTInductor package (.pt2) made by vggzoo-export --format aoti")
 

@@ -1,0 +1,218 @@
+"""A Triton Inference Server model repository for a vggzoo model.
+
+``vggzoo-export vgg16 --triton REPO [--backend onnxruntime|tensorrt]`` writes::
+
+    REPO/vgg16/config.pbtxt
+    REPO/vgg16/1/model.onnx      (or model.plan with its .json sidecar)
+
+The config declares dynamic batching (up to ``--max-batch``), the image
+input as ``[3, -1, -1]`` (any height and width the model or engine takes;
+Triton batches together requests of the same size) and every output with
+its real dims, read from the ONNX file or the engine's sidecar, never
+assumed.  The preprocessing a client must apply is written both as comments
+at the top and as ``parameters`` entries that clients can query through the
+model-config API.
+
+>>> write_repository("models", "vgg16.onnx", name="vgg16", max_batch=32)
+PosixPath('models/vgg16/config.pbtxt')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto
+
+from vggzoo.errors import OptionError, VggzooError
+from vggzoo.io import atomic_path
+
+from .trt.cli import add_argument_once, add_max_batch_argument
+from .trt.runner import model_facts
+from .trt.sidecar import read_sidecar, sidecar_path
+
+TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt")
+MODEL_FILES = {"onnxruntime": "model.onnx", "tensorrt": "model.plan"}
+DEFAULT_QUEUE_DELAY_US = 100
+_ONNX_TYPES = {TensorProto.FLOAT: "TYPE_FP32", TensorProto.FLOAT16: "TYPE_FP16",
+               TensorProto.BFLOAT16: "TYPE_BF16", TensorProto.INT64: "TYPE_INT64",
+               TensorProto.INT32: "TYPE_INT32", TensorProto.UINT8: "TYPE_UINT8"}
+_NAME_TYPES = {"float32": "TYPE_FP32", "float16": "TYPE_FP16", "bfloat16": "TYPE_BF16",
+               "int64": "TYPE_INT64", "int32": "TYPE_INT32", "uint8": "TYPE_UINT8",
+               "int8": "TYPE_INT8", "bool": "TYPE_BOOL"}
+
+
+@dataclass(frozen=True)
+class TritonTensor:
+    name: str
+    data_type: str
+    #: Dims without the batch dimension; -1 where the size varies.
+    dims: tuple[int, ...]
+
+
+def onnx_tensors(path: str | os.PathLike) -> tuple[list[TritonTensor], list[TritonTensor], dict]:
+    """Inputs, outputs (batch dim removed) and metadata of an ONNX file."""
+    model = onnx.load(str(path), load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+
+    def tensors(values) -> list[TritonTensor]:
+        found = []
+        for value in values:
+            if value.name in initializers:
+                continue
+            tensor_type = value.type.tensor_type
+            dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim]
+            if not dims or dims[0] != -1:
+                raise VggzooError(f"{path}: {value.name!r} has no dynamic batch dimension "
+                                  f"(shape {dims}); Triton's dynamic batching needs one. "
+                                  f"Export with a dynamic batch")
+            if tensor_type.elem_type not in _ONNX_TYPES:
+                raise VggzooError(f"{path}: {value.name!r} has an element type Triton "
+                                  f"support here does not cover ({tensor_type.elem_type})")
+            found.append(TritonTensor(value.name, _ONNX_TYPES[tensor_type.elem_type],
+                                      tuple(dims[1:])))
+        return found
+
+    metadata = {p.key: p.value for p in model.metadata_props}
+    return tensors(model.graph.input), tensors(model.graph.output), metadata
+
+
+def engine_tensors(path: str | os.PathLike, max_batch: int) -> tuple[list[TritonTensor],
+                                                                     list[TritonTensor], dict, int]:
+    """Inputs, outputs, metadata and profile count of an engine (from its
+    sidecar); the profiles must allow ``max_batch``."""
+    sidecar = read_sidecar(path)
+    largest = max(p.max_batch for p in sidecar.profiles)
+    if largest < max_batch:
+        raise OptionError(f"engine {path} takes batches of at most {largest} but --max-batch is "
+                          f"{max_batch}: use --max-batch {largest} or rebuild the engine with "
+                          f"--max-batch {max_batch}")
+
+    def tensors(infos) -> list[TritonTensor]:
+        return [TritonTensor(t.name, _NAME_TYPES[t.dtype], tuple(t.shape[1:])) for t in infos]
+
+    return (tensors(sidecar.inputs), tensors(sidecar.outputs), sidecar.onnx_metadata,
+            len(sidecar.profiles))
+
+
+def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
+                  outputs: Sequence[TritonTensor], *, max_batch: int, metadata: dict,
+                  profiles: int = 0, queue_delay_us: int = DEFAULT_QUEUE_DELAY_US) -> str:
+    """The ``config.pbtxt`` text (protobuf text format of Triton's ModelConfig)."""
+    preprocessing, min_size = model_facts(metadata)
+    pre = preprocessing.as_dict()
+    lines = [
+        f"# Triton model configuration for {name}, written by vggzoo-export.",
+        "# Input: float32 RGB images, NCHW, values scaled to [0, 1] then normalised",
+        f"#   per channel as (x - mean) / std with mean {list(pre['mean'])} and std",
+        f"#   {list(pre['std'])} ({pre['name']} preprocessing); height and width at least",
+        f"#   {min_size}, e.g. the shortest side rescaled to the test scale Q.",
+        "# Requests are batched together only when their height and width match.",
+        "# Outputs: (N, K) logits = spatial mean of the class score map; soft-max,",
+        "#   flips and multi-scale averaging are the client's (the paper's dense protocol).",
+        f'name: "{name}"',
+        f'backend: "{backend}"',
+        f"max_batch_size: {max_batch}",
+    ]
+    for kind, tensors in (("input", inputs), ("output", outputs)):
+        for tensor in tensors:
+            dims = ", ".join(str(d) for d in tensor.dims)
+            lines.append(f'{kind} {{ name: "{tensor.name}" data_type: {tensor.data_type} '
+                         f"dims: [ {dims} ] }}")
+    lines.append(f"dynamic_batching {{ max_queue_delay_microseconds: {queue_delay_us} }}")
+    if backend == "tensorrt":
+        listed = ", ".join(f'"{i}"' for i in range(profiles))
+        lines.append(f"instance_group [ {{ kind: KIND_GPU count: 1 profile: [ {listed} ] }} ]")
+    for key, value in (("preprocessing", json.dumps(pre)), ("min_input_size", str(min_size)),
+                       ("model", metadata.get("vggzoo.model", name))):
+        lines.append(f"parameters {{ key: \"{key}\" value: {{ string_value: {json.dumps(value)} }} }}")
+    return "\n".join(lines) + "\n"
+
+
+def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
+                     name: str, backend: str = "onnxruntime", max_batch: int = 32,
+                     version: int = 1) -> Path:
+    """Copy ``model_file`` into ``repo/name/version/`` and write
+    ``repo/name/config.pbtxt`` (both atomically); returns the config path."""
+    if backend not in TRITON_BACKENDS:
+        raise OptionError(f"unknown Triton backend {backend!r}: choose one of "
+                          f"{', '.join(TRITON_BACKENDS)}")
+    if int(max_batch) != max_batch or max_batch < 1:
+        raise OptionError(f"--max-batch must be a positive integer, got {max_batch}")
+    source = Path(model_file)
+    if not source.is_file():
+        raise VggzooError(f"model file {source} does not exist")
+    profiles = 0
+    if backend == "tensorrt":
+        inputs, outputs, metadata, profiles = engine_tensors(source, max_batch)
+    else:
+        inputs, outputs, metadata = onnx_tensors(source)
+    config = render_config(name, backend, inputs, outputs, max_batch=max_batch,
+                           metadata=metadata, profiles=profiles)
+    model_dir = Path(repo) / name
+    version_dir = model_dir / str(version)
+    version_dir.mkdir(parents=True, exist_ok=True)
+    target = version_dir / MODEL_FILES[backend]
+    for src, dst in _files_to_copy(source, target, backend):
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+    config_path = model_dir / "config.pbtxt"
+    with atomic_path(config_path) as tmp:
+        tmp.write_text(config)
+    return config_path
+
+
+def _files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path, Path]]:
+    """The model file plus what belongs to it: an engine's sidecar, an ONNX
+    file's external-data files (same relative names)."""
+    pairs = [(source, target)]
+    if backend == "tensorrt":
+        pairs.append((sidecar_path(source), sidecar_path(target)))
+        return pairs
+    model = onnx.load(str(source), load_external_data=False)
+    locations = {entry.value for tensor in model.graph.initializer
+                 if tensor.data_location == TensorProto.EXTERNAL
+                 for entry in tensor.external_data if entry.key == "location"}
+    pairs += [(source.parent / loc, target.parent / loc) for loc in sorted(locations)]
+    return pairs
+
+
+def add_triton_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--triton`` options of ``vggzoo-export MODEL``."""
+    group = parser.add_argument_group("Triton model repository (--triton)")
+    group.add_argument("--triton", metavar="REPO",
+                       help="write a Triton model repository REPO/NAME/{config.pbtxt,1/model.*}")
+    add_argument_once(group, "--backend", dest="triton_backend", choices=TRITON_BACKENDS,
+                      default="onnxruntime",
+                      help="Triton backend: onnxruntime (model.onnx) or tensorrt (model.plan "
+                           "from --trt or --engine); default onnxruntime")
+    add_argument_once(group, "--engine", metavar="PLAN",
+                      help="an engine built earlier (with its .json sidecar) for --backend tensorrt")
+    group.add_argument("--triton-name", metavar="NAME",
+                       help="model name in the repository (default: the model's name)")
+    add_max_batch_argument(group)
+
+
+def write_from_args(args: argparse.Namespace, model_name: str, *,
+                    onnx_path: str | os.PathLike | None = None,
+                    engine_path: str | os.PathLike | None = None) -> Path:
+    """``--triton REPO``: write the repository from the ONNX file or engine
+    this command produced (or ``--engine``)."""
+    backend = getattr(args, "triton_backend", "onnxruntime")
+    if backend == "tensorrt":
+        model_file = engine_path or getattr(args, "engine", None)
+        if model_file is None:
+            raise OptionError("--triton with --backend tensorrt needs an engine: add --trt to "
+                              "build one, or --engine PLAN")
+    else:
+        model_file = onnx_path
+        if model_file is None:
+            raise OptionError("--triton with --backend onnxruntime needs the ONNX file")
+    return write_repository(args.triton, model_file, name=args.triton_name or model_name,
+                            backend=backend, max_batch=args.max_batch)

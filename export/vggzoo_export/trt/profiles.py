@@ -1,0 +1,161 @@
+"""Optimisation profiles: the input shapes an engine accepts.
+
+A TensorRT engine with dynamic shapes runs only inside the ranges it was
+built for, and is tuned for one shape per profile ("opt").  Dense evaluation
+(the paper's test protocol) feeds images whose *shortest* side is the test
+scale Q, landscape or portrait, so each scale gets one profile:
+
+- min ``(1, 3, Q, Q)``; opt ``(B, 3, Q, Q)`` (full batches, the throughput case);
+- max ``(B, 3, L, L)`` with ``L = ceil(Q * max_aspect)``: a Q x L landscape
+  image and an L x Q portrait one both fit.
+
+Or one explicit profile from ``--min/--opt/--max NxCxHxW``.
+
+>>> derive_profiles([256, 384, 512], max_batch=32)[0].describe()
+'batch 1-32, height 256-512, width 256-512 (tuned for 32x3x256x256)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vggzoo.configs import MIN_INPUT_SIZE
+from vggzoo.errors import InputSizeError, OptionError
+
+Shape = tuple[int, int, int, int]
+#: Paper test scales (Q) used when none are given.
+DEFAULT_SCALES: tuple[int, ...] = (256, 384, 512)
+DEFAULT_MAX_BATCH = 32
+#: Longest side / shortest side covered by default (3:2 photos and wider up to 2:1).
+DEFAULT_MAX_ASPECT = 2.0
+CHANNELS = 3
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One optimisation profile of a 4-D ``(N, C, H, W)`` input."""
+
+    min: Shape
+    opt: Shape
+    max: Shape
+
+    def __post_init__(self) -> None:
+        for label, shape in (("min", self.min), ("opt", self.opt), ("max", self.max)):
+            if len(shape) != 4 or any(int(d) < 1 for d in shape):
+                raise OptionError(f"profile {label} shape {format_shape(shape)} must be four "
+                                  f"positive sizes NxCxHxW")
+        if not all(lo <= mid <= hi for lo, mid, hi in zip(self.min, self.opt, self.max)):
+            raise OptionError(f"profile shapes must grow from min to opt to max in every "
+                              f"dimension: min {format_shape(self.min)}, opt "
+                              f"{format_shape(self.opt)}, max {format_shape(self.max)}")
+        if not self.min[1] == self.opt[1] == self.max[1]:
+            raise OptionError(f"the channel count cannot vary within a profile "
+                              f"(min {self.min[1]}, opt {self.opt[1]}, max {self.max[1]})")
+        if min(self.min[2:]) < MIN_INPUT_SIZE:
+            raise InputSizeError(f"profile min {format_shape(self.min)} is below the network's "
+                                 f"minimum input {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
+
+    @property
+    def max_batch(self) -> int:
+        return self.max[0]
+
+    def contains(self, shape: Sequence[int]) -> bool:
+        """Whether an input of ``shape`` runs under this profile."""
+        return len(shape) == 4 and all(lo <= d <= hi for lo, d, hi in
+                                       zip(self.min, shape, self.max))
+
+    def fits_image(self, shape: Sequence[int]) -> bool:
+        """Whether ``shape`` fits ignoring the batch size (batches are split)."""
+        return self.contains((self.min[0], *shape[1:])) if len(shape) == 4 else False
+
+    def distance(self, shape: Sequence[int]) -> int:
+        """How far ``shape`` is from the tuned shape (to pick among profiles)."""
+        return sum(abs(a - b) for a, b in zip(self.opt[2:], shape[2:]))
+
+    def describe(self) -> str:
+        (n0, _, h0, w0), (n1, _, h1, w1) = self.min, self.max
+        return (f"batch {n0}-{n1}, height {h0}-{h1}, width {w0}-{w1} "
+                f"(tuned for {format_shape(self.opt)})")
+
+    def as_dict(self) -> dict[str, list[int]]:
+        return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Profile":
+        return cls(tuple(data["min"]), tuple(data["opt"]), tuple(data["max"]))
+
+
+def format_shape(shape: Sequence[int]) -> str:
+    return "x".join(str(int(d)) for d in shape)
+
+
+def parse_shape(text: str) -> Shape:
+    """``"32x3x384x512"`` -> ``(32, 3, 384, 512)``, with an error that shows
+    the expected form."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or any(d < 1 for d in shape):
+        raise OptionError(f"cannot read shape {text!r}: write it as NxCxHxW with four positive "
+                          f"integers, e.g. 32x3x384x512")
+    return shape  # type: ignore[return-value]
+
+
+def parse_scales(text: str | Sequence[int]) -> tuple[int, ...]:
+    """``"256,384,512"`` -> ``(256, 384, 512)`` (sorted, unique, each >= 224)."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    try:
+        scales = sorted({int(str(s).strip()) for s in items if str(s).strip()})
+    except ValueError:
+        raise OptionError(f"cannot read scales {text!r}: give comma-separated integers, "
+                          f"e.g. 256,384,512") from None
+    if not scales:
+        raise OptionError("no scales given: e.g. --scales 256,384,512")
+    small = [s for s in scales if s < MIN_INPUT_SIZE]
+    if small:
+        raise InputSizeError(f"scale(s) {', '.join(map(str, small))} below the network's "
+                             f"minimum input of {MIN_INPUT_SIZE}: use scales >= {MIN_INPUT_SIZE}")
+    return tuple(scales)
+
+
+def derive_profiles(scales: Sequence[int] = DEFAULT_SCALES, *,
+                    max_batch: int = DEFAULT_MAX_BATCH,
+                    max_aspect: float = DEFAULT_MAX_ASPECT) -> list[Profile]:
+    """One profile per test scale Q, for images whose shortest side is Q and
+    whose longest side is at most ``max_aspect * Q``, either orientation."""
+    scales = parse_scales(scales)
+    if int(max_batch) != max_batch or max_batch < 1:
+        raise OptionError(f"--max-batch must be a positive integer, got {max_batch}")
+    if not max_aspect >= 1.0:
+        raise OptionError(f"--max-aspect is longest side / shortest side, so >= 1; "
+                          f"got {max_aspect}")
+    profiles = []
+    for q in scales:
+        longest = math.ceil(q * max_aspect)
+        profiles.append(Profile(min=(1, CHANNELS, q, q), opt=(max_batch, CHANNELS, q, q),
+                                max=(max_batch, CHANNELS, longest, longest)))
+    return profiles
+
+
+def explicit_profile(min_shape: str, opt_shape: str, max_shape: str) -> Profile:
+    """The profile of ``--min/--opt/--max``."""
+    return Profile(parse_shape(min_shape), parse_shape(opt_shape), parse_shape(max_shape))
+
+
+def select_profile(profiles: Sequence[Profile], shape: Sequence[int]) -> int:
+    """Index of the profile to run an input of ``shape`` (its batch may be
+    larger than the profile's: the runner splits it), the closest tuned one
+    when several fit; a clear error listing what is allowed when none does."""
+    fitting = [i for i, p in enumerate(profiles) if p.fits_image(shape)]
+    if not fitting:
+        allowed = "; ".join(f"profile {i}: {p.describe()}" for i, p in enumerate(profiles))
+        raise InputSizeError(
+            f"input shape {format_shape(shape)} is outside the engine's optimisation profiles "
+            f"({allowed}). Resize the input into one of them, or rebuild the engine with "
+            f"--scales/--max-aspect (or --min/--opt/--max) covering "
+            f"{format_shape((1, *shape[1:]))}")
+    return min(fitting, key=lambda i: profiles[i].distance(shape))

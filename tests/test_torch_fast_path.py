@@ -1,0 +1,109 @@
+"""The PyTorch runner's fast path: what runs on CPU is compared with the
+default fp32 path; CUDA-only options fail clearly without CUDA; GPU tests
+(marked gpu) check CUDA graphs and torch.compile against eager."""
+
+import pytest
+import torch
+
+import vggzoo
+from vggzoo.errors import BackendUnavailableError, OptionError
+from vggzoo.runtime import TorchRunner, create_runner
+from vggzoo.testing import TINY_WIDTH
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
+                                   reason="needs a CUDA GPU (none is visible)")
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return vggzoo.create("vgg16", fully_conv=True, width_mult=TINY_WIDTH).eval()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return torch.rand(5, 3, 256, 320, generator=torch.Generator().manual_seed(1)) * 255 - 120
+
+
+def test_default_path_is_plain_fp32_eager(model, images):
+    with torch.no_grad():
+        expected = model(images)
+    assert torch.equal(TorchRunner(model).logits(images), expected)
+
+
+def test_channels_last_and_sized_batches_give_the_fp32_results(model, images):
+    reference = TorchRunner(model).logits(images)
+    runner = TorchRunner(model, channels_last=True, batch_pixels=2 * 256 * 320)
+    calls = []
+    handle = runner.model.register_forward_pre_hook(lambda _, args: calls.append(args[0]))
+    try:
+        got = runner.logits(images)
+    finally:
+        handle.remove()
+    assert [x.shape[0] for x in calls] == [2, 2, 1]          # 5 images, 2 per piece
+    assert all(x.is_contiguous(memory_format=torch.channels_last) for x in calls)
+    torch.testing.assert_close(got, reference, rtol=1e-4, atol=1e-6)
+
+
+def test_bf16_autocast_on_cpu_agrees_with_fp32(model, images):
+    reference = TorchRunner(model).logits(images)
+    got = TorchRunner(model, precision="bf16", channels_last=True).logits(images)
+    assert got.dtype == torch.float32
+    assert (got - reference).abs().max() < 0.02 * reference.abs().max()
+    assert not torch.equal(got, reference)                  # it did run in bf16
+    assert torch.equal(got.argmax(1), reference.argmax(1))
+    top5 = lambda t: t.topk(5).indices.sort().values
+    assert torch.equal(top5(got), top5(reference))
+
+
+def test_options_are_validated(model):
+    with pytest.raises(OptionError, match="unknown precision 'fp8'.*fp32, bf16, fp16"):
+        TorchRunner(model, precision="fp8")
+    with pytest.raises(OptionError, match="unknown compile mode 'static'.*none, dynamic"):
+        TorchRunner(model, compile="static")
+    with pytest.raises(OptionError, match="batch_pixels must be a positive"):
+        TorchRunner(model, batch_pixels=0)
+
+
+def test_cuda_only_options_fail_clearly_on_cpu(model):
+    with pytest.raises(BackendUnavailableError, match="CUDA graphs need a CUDA device, not cpu"):
+        TorchRunner(model, cuda_graphs=True)
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendUnavailableError, match="no CUDA GPU is visible"):
+            TorchRunner(model, device="cuda", precision="bf16")
+
+
+def test_create_runner_passes_the_fast_path_options(tmp_path, images):
+    weights = vggzoo.save_weights(vggzoo.create("vgg11", width_mult=TINY_WIDTH),
+                                  tmp_path / "w.safetensors")
+    runner = create_runner("torch", model="vgg11", weights=weights, width_mult=TINY_WIDTH,
+                           precision="bf16", channels_last=True, batch_pixels=3 * 256 * 320,
+                           engine="ignored-by-torch")
+    assert runner.precision == "bf16" and runner.channels_last
+    assert runner.logits(images).shape == (5, 1000)
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_cuda_graphs_per_scale_match_eager(model):
+    eager = TorchRunner(model, device="cuda")
+    graphs = TorchRunner(model, device="cuda", channels_last=True, cuda_graphs=True,
+                         batch_pixels=4 * 256 * 256)
+    for shape in [(10, 3, 256, 256), (3, 3, 384, 288), (10, 3, 256, 256)]:
+        x = torch.rand(shape) * 255 - 120
+        want = eager.logits(x)  # both may use TF32 convolutions (PyTorch's default)
+        assert (graphs.logits(x) - want).abs().max() < 1e-2 * want.abs().max()
+    # 256x256: pieces of 4 (the last one padded) -> one graph; 384x288: one more
+    assert len(graphs._graphs.graphs) == 2
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_compile_with_dynamic_height_and_width_matches_eager(model):
+    eager = TorchRunner(model, device="cuda")
+    compiled = TorchRunner(model, device="cuda", precision="bf16", channels_last=True,
+                           compile="dynamic")
+    for shape in [(2, 3, 256, 320), (2, 3, 384, 384)]:
+        x = torch.rand(shape) * 255 - 120
+        want = eager.logits(x)
+        assert (compiled.logits(x) - want).abs().max() < 0.02 * want.abs().max()
