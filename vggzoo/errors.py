@@ -28,3 +28,12 @@ class InputSizeError(VggzooError, ValueError):
 
 class WeightsError(VggzooError, ValueError):
     """A weights file that is missing, unreadable or of another architecture."""
+
+
+class DataError(VggzooError, ValueError):
+    """A data directory that cannot be trained on (missing, empty class, class
+    count that does not match the model)."""
+
+
+class ConfigError(VggzooError, ValueError):
+    """A training configuration that contradicts itself or its recipe."""

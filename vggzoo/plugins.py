@@ -32,6 +32,8 @@ DISABLE_AUTOLOAD_ENV = "VGGZOO_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "vggzoo.builtin_models",
     "vggzoo.runtime.torch_runner",
+    "vggzoo.data.transforms",
+    "vggzoo.training.initializers",
 )
 
 
