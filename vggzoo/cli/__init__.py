@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.models",
     "vggzoo.cli.plugins",
     "vggzoo.cli.demo",
+    "vggzoo.cli.train",
 )
 
 

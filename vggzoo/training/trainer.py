@@ -45,11 +45,11 @@ from ..weights import save_weights
 from .checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig, resolve_config
 from .initializers import RUN_WEIGHTS
+from .plot import METRICS_FILE
 
 log = logging.getLogger("vggzoo.train")
 
 CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 #: Options a resumed run may change; everything else comes from its checkpoint.
 RESUME_OVERRIDES = ("epochs", "workers", "progress", "max_steps", "checkpoint_every")
