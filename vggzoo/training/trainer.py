@@ -187,7 +187,7 @@ class Trainer:
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                          weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, mode="max", factor=0.1, patience=cfg.patience)
+            self.optimizer, mode="max", factor=0.1, patience=cfg.patience, eps=0.0)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
         self.model: nn.Module = self.net
         if self.world.size > 1:
