@@ -504,6 +504,7 @@ def train(model: str | None = None, data: str | os.PathLike | None = None,
             raise ConfigError(f"a resumed run keeps its config; cannot change {', '.join(changed)} "
                               f"(only {', '.join(RESUME_OVERRIDES)})")
         stored.update({k: v for k, v in options.items() if k in RESUME_OVERRIDES and v is not None})
+        stored["out"] = str(out)  # the run directory may have moved
         cfg = TrainConfig(**stored)
     else:
         fields = {"model": model, "data": None if data is None else str(data),
