@@ -3,8 +3,8 @@ inside the scikit-learn package, no download) as an ImageFolder:
 ``OUT/train/0..9/*.png`` and ``OUT/val/0..9/*.png``.
 
     python examples/make_digits.py data/digits
-    vggzoo train --model vgg11 --data data/digits --out runs/digits \\
-        --width-mult 0.03125 --init glorot --batch-size 32 --scale 224 --epochs 4
+    vggzoo train --model vgg11_bn --data data/digits --out runs/digits --width-mult 0.0625 \\
+        --init glorot --batch-size 16 --scale 224 --augment scale random-crop pca-lighting --epochs 3
 
 The split is stratified and fixed (every 5th image of each class is in val/).
 """
