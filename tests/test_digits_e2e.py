@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 MIN_TOP1_ACCURACY = 0.90
 #: The run the README documents (examples/make_digits.py, "End to end on real data").
 DIGITS_OPTIONS = dict(width_mult=1 / 16, init="glorot", batch_size=16, scale="224",
-                      augment=["scale", "random-crop", "pca-lighting"], epochs=3)
+                      augment=["scale", "random-crop", "pca-lighting"], epochs=3,
+                      channels_last=True)
 
 
 def _make_digits():

@@ -24,6 +24,8 @@ from ..io import atomic_path
 
 LAST = "last.pt"
 BEST = "best.pt"
+#: The file a finished run leaves its final (best epoch's) weights in.
+RUN_WEIGHTS = "model.safetensors"
 
 
 def rng_state() -> dict[str, Any]:

@@ -35,11 +35,10 @@ from ..errors import ConfigError, WeightsError
 from ..hookspecs import Register, hookimpl
 from ..model import HEAD_LAYERS, VGG, make_features
 from ..weights import load_into, read_state_dict
+from .checkpoint import RUN_WEIGHTS
 
 #: Number of conv layers of config A that the deeper nets inherit.
 FROM_A_CONVS = 4
-#: The file a training run leaves its final weights in.
-RUN_WEIGHTS = "model.safetensors"
 
 
 def _weight_layers(model: nn.Module) -> list[nn.Module]:

@@ -24,8 +24,10 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> list[Path]:
     """Write ``loss.png``, ``error.png`` and ``lr.png`` (to ``out``, default
     ``run_dir``); returns their paths."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ConfigError("vggzoo plot needs matplotlib: pip install 'vggzoo[plot]'") from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -42,9 +42,9 @@ from ..factory import create
 from ..io import atomic_path
 from ..registry import INITIALIZERS
 from ..weights import save_weights
-from .checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, save_checkpoint,
+                         set_rng_state)
 from .config import TrainConfig, resolve_config
-from .initializers import RUN_WEIGHTS
 from .plot import METRICS_FILE
 
 log = logging.getLogger("vggzoo.train")
