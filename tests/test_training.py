@@ -218,3 +218,27 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
 def test_plot_of_a_non_run_is_a_clear_error(tmp_path, capsys):
     assert main(["plot", str(tmp_path)]) == 2
     assert "metrics.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_the_papers_chain_a_then_b_from_a_then_s384_then_jitter(image_folder, tmp_path):
+    common = dict(epochs=1, batch_size=4, width_mult=W, workers=0, progress=False, device="cpu")
+    a = vggzoo.train("vgg11", image_folder, tmp_path / "a", init="glorot", scale="224", **common)
+    b = vggzoo.train("vgg13", image_folder, tmp_path / "b", init="from-a", init_from=tmp_path / "a",
+                     scale="224", **common)
+    b384 = vggzoo.train("vgg13", image_folder, tmp_path / "b384", recipe="paper-s384",
+                        init_from=b.run_dir, **common)
+    jitter = vggzoo.train("vgg13", image_folder, tmp_path / "bj", recipe="paper-jitter",
+                          init_from=b384.run_dir, **common)
+    config = json.loads((jitter.run_dir / "config.json").read_text())
+    assert (config["scale"], config["lr"], config["init"]) == ("256:512", 1e-3, "from-checkpoint")
+    from safetensors import safe_open
+
+    with safe_open(str(jitter.weights), "pt") as handle:
+        assert handle.metadata()["train_scale"] == "256:512"
+    assert _state(a.weights)["features.0.weight"].shape == _state(b.weights)["features.0.weight"].shape
+
+
+def test_bf16_autocast_and_channels_last_on_cpu(image_folder, tmp_path):
+    result = vggzoo.train("vgg11", image_folder, tmp_path / "r", epochs=1, max_steps=1, batch_size=8,
+                          init="glorot", amp="bf16", **{**TINY, "channels_last": True})
+    assert result.steps == 1 and result.metrics[0]["train_loss"] > 0

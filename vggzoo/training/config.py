@@ -69,6 +69,10 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        for name in ("data", "out", "init_from", "stats"):  # paths are stored as text
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, str(value))
         ScaleRange.parse(self.scale)  # fail early on a bad scale
         if self.amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"amp {self.amp!r} is not one of bf16, fp16 (or none)")

@@ -507,9 +507,7 @@ def train(model: str | None = None, data: str | os.PathLike | None = None,
         stored["out"] = str(out)  # the run directory may have moved
         cfg = TrainConfig(**stored)
     else:
-        fields = {"model": model, "data": None if data is None else str(data),
-                  "out": None if out is None else str(out)}
-        cfg = resolve_config(recipe, config, **fields, **options)
+        cfg = resolve_config(recipe, config, model=model, data=data, out=out, **options)
         if not cfg.data or not cfg.out:
             raise ConfigError("training needs a data directory and a run directory (data=, out=)")
     return Trainer(cfg, resume=resume, callbacks=callbacks).fit()
