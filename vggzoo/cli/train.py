@@ -74,11 +74,13 @@ OPTION_NAMES = ("model", "data", "epochs", "batch_size", "micro_batch", "lr", "s
 def run_train(args: argparse.Namespace) -> int:
     from ..training import train
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    main_process = int(os.environ.get("RANK", 0)) == 0  # under torchrun, rank 0 reports
+    logging.basicConfig(level=logging.INFO if main_process else logging.WARNING,
+                        format="%(message)s")
     options = {name: getattr(args, name) for name in OPTION_NAMES}
     result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
                    **options)
-    if int(os.environ.get("RANK", 0)) == 0:
+    if main_process:
         print_table(f"vggzoo train {result.run_dir}", ("", ""), [
             ("epochs", result.epochs), ("optimizer steps", result.steps),
             ("best val top-1 error", f"{100 * result.best_top1_err:.2f}%"),
