@@ -65,19 +65,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_plot)
 
 
-OPTION_NAMES = ("model", "data", "epochs", "batch_size", "micro_batch", "lr", "scale", "crop",
-                "width_mult", "num_classes", "init", "init_from", "init_std", "augment", "stats",
-                "device", "amp", "channels_last", "compile", "seed", "deterministic", "workers",
-                "patience", "checkpoint_every", "max_steps", "progress")
-
-
 def run_train(args: argparse.Namespace) -> int:
     from ..training import train
+    from ..training.config import FIELDS
 
     main_process = int(os.environ.get("RANK", 0)) == 0  # under torchrun, rank 0 reports
     logging.basicConfig(level=logging.INFO if main_process else logging.WARNING,
                         format="%(message)s")
-    options = {name: getattr(args, name) for name in OPTION_NAMES}
+    # Every TrainConfig field the parser defines (argparse dests use the same names).
+    options = {name: getattr(args, name) for name in FIELDS
+               if name not in ("out", "recipe") and hasattr(args, name)}
     result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
                    **options)
     if main_process:
