@@ -29,7 +29,7 @@ from torchvision.transforms import v2
 
 from ..errors import ConfigError
 from ..hookspecs import Register, hookimpl
-from ..preprocess import Preprocessing
+from ..preprocess import Preprocessing, to_input
 from ..registry import AUGMENTATIONS
 
 #: The paper's augmentations, in the order it applies them.
@@ -144,28 +144,20 @@ def _pca_lighting(*, pca: PCAStats, **_: Any) -> v2.Transform:
     return PCALighting(pca)
 
 
-def mean_subtraction(preprocessing: Preprocessing) -> list[v2.Transform]:
-    """0-1 float image -> the model's input (mean-RGB subtraction on 0-255
-    pixels for the paper's preprocessing)."""
-    return [v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(list(preprocessing.mean), list(preprocessing.std))]
-
-
 def train_transform(augmentations: Sequence[str], *, scale: ScaleRange, crop: int,
                     pca: PCAStats, preprocessing: Preprocessing) -> v2.Compose:
-    """PIL image -> training input: the named augmentations, then the mean
-    subtraction."""
+    """PIL image -> training input: the named augmentations, then the model's
+    preprocessing (:func:`vggzoo.preprocess.to_input`: mean-RGB subtraction)."""
     steps: list = [v2.ToImage()]
     for name in augmentations:
         steps.append(AUGMENTATIONS.get(name).obj(scale=scale, crop=crop, pca=pca))
-    return v2.Compose(steps + mean_subtraction(preprocessing))
+    return v2.Compose([*steps, to_input(preprocessing)])
 
 
 def val_transform(*, scale: ScaleRange, crop: int, preprocessing: Preprocessing) -> v2.Compose:
     """PIL image -> validation input: rescale to the single test scale Q and
     take the centre crop the FC head needs."""
-    return v2.Compose([v2.ToImage(), v2.Resize(scale.test_scale, antialias=True),
-                       v2.CenterCrop(crop), *mean_subtraction(preprocessing)])
+    return v2.Compose([to_input(preprocessing, scale=scale.test_scale), v2.CenterCrop(crop)])
 
 
 @hookimpl

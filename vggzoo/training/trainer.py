@@ -45,7 +45,7 @@ from ..weights import save_weights
 from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, save_checkpoint,
                          set_rng_state)
 from .config import TrainConfig, resolve_config
-from .plot import METRICS_FILE
+from .plot import METRICS_FILE, read_metrics
 
 log = logging.getLogger("vggzoo.train")
 
@@ -259,10 +259,9 @@ class Trainer:
         between writing an epoch's metrics and its checkpoint)."""
         path = self.run_dir / METRICS_FILE
         if path.is_file():
-            keep = [line for line in path.read_text().splitlines()
-                    if line and json.loads(line)["epoch"] <= completed_epochs]
+            keep = [row for row in read_metrics(self.run_dir) if row["epoch"] <= completed_epochs]
             with atomic_path(path) as tmp:
-                tmp.write_text("".join(line + "\n" for line in keep))
+                tmp.write_text("".join(json.dumps(row) + "\n" for row in keep))
 
     def _new_sums(self) -> dict[str, Any]:
         return {"loss": torch.zeros((), dtype=torch.float64, device=self.device),
