@@ -15,8 +15,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "train", help="train a model with the paper's recipe (torchrun for several GPUs/nodes)",
-        description="Train on DIR/train, validate on DIR/val (ImageFolder layout). Options "
-                    "override the recipe, which a --config file (JSON/TOML) overrides first.")
+        description="Train on DIR/train, validate on DIR/val (ImageFolder layout). A --config "
+                    "file (JSON/TOML) overrides the recipe; options override both.")
     p.add_argument("--model", help="registered model name (default vgg11)")
     p.add_argument("--data", help="directory with train/ and val/ class folders")
     p.add_argument("--out", required=True, help="run directory (config, metrics, checkpoints, weights)")
