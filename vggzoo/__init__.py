@@ -17,6 +17,7 @@ from .factory import ModelInfo, create, list_models, model_info, to_fully_conv
 from .hookspecs import hookimpl
 from .model import VGG
 from .preprocess import PAPER, TORCHVISION, Preprocessing
+from .training import TrainConfig, Trainer, TrainResult, train
 from .weights import save_weights
 from .eval import EvalResult, evaluate
 
@@ -30,4 +31,5 @@ __all__ = [
     "Preprocessing", "UnknownNameError", "VggzooError", "WeightsError", "__version__",
     "create", "evaluate", "hookimpl", "list_models", "model_info", "plugins", "save_weights",
     "to_fully_conv",
+    "TrainConfig", "TrainResult", "Trainer", "train",
 ]

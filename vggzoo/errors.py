@@ -38,3 +38,10 @@ class OptionError(VggzooError, ValueError):
 class BackendUnavailableError(VggzooError, RuntimeError):
     """Something a backend needs is missing here: a package (TensorRT), a
     device (CUDA GPU) or a feature of the installed version."""
+class DataError(VggzooError, ValueError):
+    """A data directory that cannot be trained on (missing, empty class, class
+    count that does not match the model)."""
+
+
+class ConfigError(VggzooError, ValueError):
+    """A training configuration that contradicts itself or its recipe."""

@@ -33,6 +33,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "vggzoo.builtin_models",
     "vggzoo.runtime.torch_runner",
     "vggzoo.eval.protocols",
+    "vggzoo.data.transforms",
+    "vggzoo.training.initializers",
 )
 
 

@@ -23,11 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms.v2 import functional as F
 
-from ..errors import VggzooError
-
-
-class DataError(VggzooError, ValueError):
-    """A data directory that holds no usable ImageFolder tree."""
+from ..errors import DataError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,107 @@
+"""``vggzoo train``, ``vggzoo data stats`` and ``vggzoo plot``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from ..data.transforms import PAPER_AUGMENTATIONS
+from .output import echo, print_table
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from ..training.recipes import RECIPES
+
+    p = subparsers.add_parser(
+        "train", help="train a model with the paper's recipe (torchrun for several GPUs/nodes)",
+        description="Train on DIR/train, validate on DIR/val (ImageFolder layout). A --config "
+                    "file (JSON/TOML) overrides the recipe; options override both.")
+    p.add_argument("--model", help="registered model name (default vgg11)")
+    p.add_argument("--data", help="directory with train/ and val/ class folders")
+    p.add_argument("--out", required=True, help="run directory (config, metrics, checkpoints, weights)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), help="named recipe (default paper-s256)")
+    p.add_argument("--config", help="JSON or TOML file of training options")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, help="effective batch (paper: 256)")
+    p.add_argument("--micro-batch", type=int,
+                   help="images per step per process; gradients are accumulated to --batch-size")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--scale", help="training scale S, e.g. 256, or Smin:Smax for jittering")
+    p.add_argument("--crop", type=int)
+    p.add_argument("--width-mult", type=float)
+    p.add_argument("--num-classes", type=int, help="must equal the number of class folders")
+    p.add_argument("--init", help="initializer: paper, glorot, kaiming, from-a, from-checkpoint")
+    p.add_argument("--init-from", help="run directory or weights file for from-a/from-checkpoint")
+    p.add_argument("--init-std", type=float, help="std of the paper initializer (default 0.1)")
+    p.add_argument("--augment", nargs="+", metavar="NAME",
+                   help=f"augmentations in order (default: {' '.join(PAPER_AUGMENTATIONS)})")
+    p.add_argument("--stats", help="stats.json from `vggzoo data stats` (default DIR/stats.json)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--amp", choices=("bf16", "fp16"))
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--deterministic", action="store_true", default=None)
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--patience", type=int, help="epochs without val top-1 gain before lr / 10")
+    p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps")
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.set_defaults(run=run_train)
+
+    p = subparsers.add_parser("data", help="dataset tools")
+    data_commands = p.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    s = data_commands.add_parser("stats", help="mean RGB and RGB PCA of DIR/train -> DIR/stats.json")
+    s.add_argument("dir", help="directory with train/ and val/ class folders")
+    s.add_argument("--out", help="where to write the JSON (default DIR/stats.json)")
+    s.add_argument("--max-images", type=int, help="use an evenly spaced subset of this many")
+    s.set_defaults(run=run_stats)
+
+    p = subparsers.add_parser("plot", help="loss, error and lr curves of a run as PNG")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="output directory (default RUN_DIR)")
+    p.set_defaults(run=run_plot)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..training import train
+    from ..training.config import FIELDS
+
+    main_process = int(os.environ.get("RANK", 0)) == 0  # under torchrun, rank 0 reports
+    logging.basicConfig(level=logging.INFO if main_process else logging.WARNING,
+                        format="%(message)s")
+    # Every TrainConfig field the parser defines (argparse dests use the same names).
+    options = {name: getattr(args, name) for name in FIELDS
+               if name not in ("out", "recipe") and hasattr(args, name)}
+    result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
+                   **options)
+    if main_process:
+        print_table(f"vggzoo train {result.run_dir}", ("", ""), [
+            ("epochs", result.epochs), ("optimizer steps", result.steps),
+            ("best val top-1 error", f"{100 * result.best_top1_err:.2f}%"),
+            ("weights", result.weights)])
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from ..data.stats import STATS_FILE, compute_stats
+
+    stats = compute_stats(args.dir, max_images=args.max_images)
+    path = stats.save(args.out or os.path.join(args.dir, STATS_FILE))
+    d = stats.as_dict()
+    print_table(f"RGB statistics of {args.dir}/train ({stats.images} images)", ("", ""), [
+        ("mean RGB (0-255)", d["mean_rgb_255"]),
+        ("PCA eigenvalues (0-1 pixels)", [round(v, 6) for v in d["eigval"]]),
+        ("PCA eigenvectors (columns)", [[round(v, 4) for v in row] for row in d["eigvec"]])])
+    echo(f"wrote {path}")
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from ..training.plot import plot_run
+
+    for path in plot_run(args.run_dir, args.out):
+        echo(f"wrote {path}")
+    return 0
