@@ -22,6 +22,19 @@ CHECKS = {
         "m = vggzoo.create('timm/vgg11', fully_conv=True, num_classes=4).eval()\n"
         "assert m.score_map(torch.zeros(1, 3, 256, 256)).shape == (1, 4, 2, 2)\n"
     ),
+    "vggzoo-cutout": (
+        "import torch\n"
+        "from vggzoo.registry import AUGMENTATIONS\n"
+        "out = AUGMENTATIONS.get('cutout').obj(crop=224)(torch.ones(3, 224, 224))\n"
+        "assert (out == 0).any() and (out == 1).any()\n"
+    ),
+    "vggzoo-lsuv": (
+        "import torch, vggzoo\n"
+        "from vggzoo.registry import INITIALIZERS\n"
+        "entry = INITIALIZERS.get('lsuv')\n"
+        "assert entry.info['needs_batch']\n"
+        "entry.obj(vggzoo.create('vgg11', width_mult=1 / 16), batch=torch.randn(2, 3, 224, 224))\n"
+    ),
     "vggzoo-tencrop": (
         "import vggzoo, torch\n"
         "from vggzoo.registry import EVAL_PROTOCOLS\n"

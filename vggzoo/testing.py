@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from . import plugins
@@ -26,3 +27,23 @@ def plugin_registered(plugin: Any, name: str | None = None) -> Iterator[str]:
         yield registered
     finally:
         plugins.unregister(plugin)
+
+
+def write_image_folder(root: Path, *, classes: int = 2, train_per_class: int = 4,
+                       val_per_class: int = 2, size: tuple[int, int] = (20, 28)) -> Path:
+    """A small ImageFolder (``train/`` and ``val/``) of PNGs for training
+    tests; each class has its own dominant colour so a model can tell them
+    apart.  Returns ``root``."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", train_per_class), ("val", val_per_class)):
+        for c in range(classes):
+            folder = root / split / f"class{c}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                pixels = rng.integers(0, 60, size=(*size, 3), dtype=np.uint8)
+                pixels[..., c % 3] += 180
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    return root

@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..data.folder import SkippingImageFolder, check_layout, collate_skipping
 from ..data.stats import stats_for
 from ..data.transforms import train_transform, val_transform
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..factory import create
 from ..io import atomic_path
 from ..registry import INITIALIZERS
@@ -179,7 +179,11 @@ class Trainer:
         self.net = create(cfg.model, num_classes=len(self.classes), width_mult=cfg.width_mult,
                           dropout=cfg.dropout)
         if not self.resume:
-            INITIALIZERS.get(cfg.init).obj(self.net, checkpoint=cfg.init_from, std=cfg.init_std)
+            initializer = INITIALIZERS.get(cfg.init)
+            # Data-driven initializers (LSUV, ...) declare needs_batch=True at
+            # registration and get a batch of training inputs; others do not pay for it.
+            batch = self._init_batch() if initializer.info.get("needs_batch") else None
+            initializer.obj(self.net, checkpoint=cfg.init_from, std=cfg.init_std, batch=batch)
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
                               else self.device.type == "cuda")
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
@@ -195,6 +199,15 @@ class Trainer:
                 self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         if cfg.compile:
             self.model = torch.compile(self.model)
+
+    def _init_batch(self) -> torch.Tensor:
+        """The first training images (augmented as in epoch 0), one micro-batch."""
+        count = min(self.micro, len(self.train_set))
+        images, _, _ = collate_skipping([self.train_set[i] for i in range(count)])
+        if images.numel() == 0:
+            raise DataError("the first training images are all unreadable; the initializer "
+                            f"{self.config.init!r} needs a batch of training inputs")
+        return images
 
     def _seed(self) -> None:
         cfg = self.config

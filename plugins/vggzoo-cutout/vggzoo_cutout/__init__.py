@@ -1,0 +1,1 @@
+"""vggzoo plugin adding the Cutout augmentation (see ``vggzoo_cutout.plugin``)."""

@@ -1,0 +1,1 @@
+"""vggzoo plugin adding the LSUV initializer (see ``vggzoo_lsuv.plugin``)."""
