@@ -23,9 +23,8 @@ $(STAMP): $(INSTALL_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints-dev.txt torch torchvision
-	$(PY) -m pip install -q -c constraints-dev.txt -e '.[dev]' -e ./export $(addprefix -e ./,$(PLUGIN_DIRS))
-	$(PY) -m pip install -q -c constraints-dev.txt onnxruntime-gpu onnxscript
-	$(PY) -m pip install -q -c constraints-dev.txt 'tritonclient[grpc]'
+	$(PY) -m pip install -q -c constraints-dev.txt -e '.[dev]' -e './export[gpu,dynamo,triton]' \
+		$(addprefix -e ./,$(PLUGIN_DIRS))
 	touch $(STAMP)
 
 clean:
