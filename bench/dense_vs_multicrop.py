@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -28,18 +26,9 @@ from vggzoo.cli.output import echo, print_table
 from vggzoo.eval import evaluate_protocols
 from vggzoo.eval.evaluate import network_of
 from vggzoo.io import atomic_path
+from vggzoo.machine import cpu_info
 from vggzoo.runtime import TorchRunner
 from vggzoo.sample_images import PHOTOS, load_photo
-
-
-def cpu_description() -> tuple[str, str]:
-    """lscpu's model name and flags (timings mean nothing without them)."""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown", "unknown"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    return fields.get("Model name", "unknown").strip(), fields.get("Flags", "unknown").strip()
 
 
 def photo_folder(root: Path, count: int) -> Path:
@@ -68,7 +57,8 @@ def main() -> None:
         dense, crops = evaluate_protocols([network], data, ["dense", "multicrop"],
                                           scales=args.scales, batch_size=args.batch_size,
                                           progress=True)
-    model_name, flags = cpu_description()
+    cpu = cpu_info()
+    model_name, flags = cpu["model_name"], cpu["flags"]
     rows = [(r.protocol, "Q = " + ",".join(map(str, r.scales[0])),
              f"{r.gflops_per_image:.1f}", f"{r.seconds_per_image:.2f}") for r in (dense, crops)]
     print_table(f"VGG16, {dense.images} photo(s), {torch.get_num_threads()} threads",

@@ -27,8 +27,6 @@ import argparse
 import contextlib
 import copy
 import json
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ import vggzoo  # noqa: E402
 from vggzoo.cli.output import print_table  # noqa: E402
 from vggzoo.complexity import count_macs  # noqa: E402
 from vggzoo.runtime import TorchRunner  # noqa: E402
+from vggzoo.machine import cpu_info  # noqa: E402
 
 Run = Callable[[torch.Tensor], object]
 BACKENDS = ("eager-fp32", "eager-bf16", "fast", "fast-compile", "ort-cuda-fp32",
@@ -73,16 +72,6 @@ class Workload:
 
 
 # -- environment -------------------------------------------------------------
-def cpu_description() -> tuple[str, str]:
-    """lscpu model name and flags (printed with every result)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown", ""
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return fields.get("Model name", "unknown").strip(), fields.get("Flags", "").strip()
-
-
 def versions() -> dict[str, str]:
     found = {"torch": torch.__version__, "vggzoo": vggzoo.__version__}
     for module in ("onnxruntime", "tensorrt"):
@@ -270,7 +259,8 @@ def plan(args: argparse.Namespace) -> tuple[torch.device, float, list[int], list
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
     device, width, batches, workloads, matmul_n = plan(args)
-    cpu, flags = cpu_description()
+    cpu_facts = cpu_info()
+    cpu, flags = cpu_facts["model_name"], cpu_facts["flags"]
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "none (smoke run)"
     print(f"GPU: {gpu}\nCPU: {cpu}\nCPU flags: {flags}\nversions: {versions()}")
     peak = matmul_peak_tflops(device, matmul_n, budget=args.seconds)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,12 +32,7 @@ from vggzoo.data.folder import SkippingImageFolder, collate_skipping  # noqa: E4
 from vggzoo.data.stats import IMAGENET_STATS  # noqa: E402
 from vggzoo.data.transforms import PAPER_AUGMENTATIONS, ScaleRange, train_transform  # noqa: E402
 from vggzoo.registry import INITIALIZERS  # noqa: E402
-
-
-def cpu_facts() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    keep = [line for line in out.splitlines() if line.startswith(("Model name", "Flags", "CPU(s)"))]
-    return "\n".join(keep)
+from vggzoo.machine import cpu_info  # noqa: E402
 
 
 def per_step_ips(times: list[float], batch: int, warmup: int) -> float:
@@ -103,7 +97,8 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
-    print(cpu_facts())
+    cpu = cpu_info()
+    print(f"lscpu model name: {cpu['model_name']} ({cpu['cpus']} CPUs)\nlscpu flags: {cpu['flags']}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, "
           f"vgg11 width_mult {args.width_mult}, batch {args.batch}, {args.steps} steps "
           f"({args.warmup} warm-up), {args.workers} DataLoader worker(s), S {args.scale}")

@@ -9,9 +9,7 @@ GFLOP/s (2 x MACs counted by :mod:`vggzoo.complexity` at that input size).
 from __future__ import annotations
 
 import json
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +20,7 @@ import torch
 import vggzoo
 from vggzoo.complexity import count_macs
 from vggzoo.io import atomic_path
+from vggzoo.machine import cpu_info  # noqa: F401  (re-exported for bench scripts)
 from vggzoo.runtime.base import Runner
 
 from .errors import ArtifactError
@@ -48,22 +47,6 @@ class BenchRow:
     images_per_s: float
     gflops: float
     vs_torch: float | None = None
-
-
-def cpu_info() -> dict[str, str]:
-    """``lscpu`` model name and flags (printed with every timing)."""
-    info = {"model_name": platform.processor() or platform.machine(), "flags": ""}
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return info
-    for line in out.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "Model name":
-            info["model_name"] = value.strip()
-        elif key.strip() == "Flags":
-            info["flags"] = value.strip()
-    return info
 
 
 def open_runner(path: str | Path, providers: str = "auto") -> Runner:

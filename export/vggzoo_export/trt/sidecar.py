@@ -14,7 +14,6 @@ the build used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -25,6 +24,7 @@ from typing import Any
 from vggzoo.errors import VggzooError
 from vggzoo.io import atomic_path
 
+from ..metadata import sha256_file
 from .availability import parse_version
 from .profiles import Profile, format_shape
 
@@ -97,14 +97,6 @@ def sidecar_path(engine: str | os.PathLike) -> Path:
     """``vgg16.plan`` -> ``vgg16.plan.json``."""
     engine = Path(engine)
     return engine.with_name(engine.name + SIDECAR_SUFFIX)
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_sidecar(engine: str | os.PathLike, sidecar: EngineSidecar) -> Path:
