@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes.util
 import importlib.util
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from vggzoo.runtime.base import Runner
 from .errors import ArtifactError
 from .metadata import ExportMetadata
 from .onnx_export import INPUT_NAME
+from .trt.ort_provider import tensorrt_provider_options
+from .trt.profiles import DEFAULT_MAX_BATCH, DEFAULT_SCALES, derive_profiles
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 #: What each ``providers=`` shorthand asks for, fastest first.
@@ -130,20 +133,6 @@ def open_session(path: str | os.PathLike, *, providers: str | list | tuple = "au
                             f"with `vggzoo-export MODEL -o {path}`") from exc
 
 
-def tensorrt_options(cache_dir: str | os.PathLike, *, max_batch: int = 8,
-                     max_size: int = 512) -> dict[str, Any]:
-    """TensorRT EP settings: one profile covering 224..``max_size`` pixels and
-    batches up to ``max_batch``, with engine and timing caches so the engine
-    is built once per machine."""
-    return {
-        "trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache_dir),
-        "trt_timing_cache_enable": True, "trt_timing_cache_path": str(cache_dir),
-        "trt_profile_min_shapes": f"{INPUT_NAME}:1x3x224x224",
-        "trt_profile_opt_shapes": f"{INPUT_NAME}:1x3x384x384",
-        "trt_profile_max_shapes": f"{INPUT_NAME}:{max_batch}x3x{max_size}x{max_size}",
-    }
-
-
 class OrtRunner(Runner):
     """An exported vggzoo network on ONNX Runtime.
 
@@ -155,12 +144,18 @@ class OrtRunner(Runner):
     name = "onnxruntime"
 
     def __init__(self, path: str | os.PathLike, providers: str | list | tuple = "auto", *,
-                 threads: int | None = None, trt_cache_dir: str | os.PathLike | None = None) -> None:
+                 threads: int | None = None, trt_cache_dir: str | os.PathLike | None = None,
+                 trt_scales: Sequence[int] = (224, *DEFAULT_SCALES),
+                 trt_max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.path = Path(path)
-        cache = Path(trt_cache_dir or Path.home() / ".cache" / "vggzoo" / "tensorrt")
-        options = {TENSORRT: tensorrt_options(cache)} if TENSORRT in resolve_providers(providers) else {}
-        if options:
+        options = {}
+        if TENSORRT in resolve_providers(providers):
+            # TensorRT EP: profiles covering the test scales (both orientations),
+            # engine and timing caches so the engine is built once per machine.
+            cache = Path(trt_cache_dir or Path.home() / ".cache" / "vggzoo" / "tensorrt")
             cache.mkdir(parents=True, exist_ok=True)
+            profiles = derive_profiles(trt_scales, max_batch=trt_max_batch)
+            options = {TENSORRT: tensorrt_provider_options(INPUT_NAME, profiles, cache_dir=cache)}
         self.session = open_session(self.path, providers=providers, threads=threads,
                                     provider_options=options)
         props = self.session.get_modelmeta().custom_metadata_map
