@@ -42,6 +42,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="ONNX file for --backend onnxruntime (same as --runner-option onnx=FILE)")
     p.add_argument("--engine", default=None, metavar="FILE",
                    help="TensorRT engine for --backend tensorrt (same as --runner-option engine=FILE)")
+    p.add_argument("--providers", default=None, metavar="NAME",
+                   help="ONNX Runtime providers for --backend onnxruntime: auto, tensorrt, cuda "
+                        "or cpu")
     p.add_argument("--width-mult", type=float, default=None)
     p.add_argument("--num-classes", type=int, default=None)
     p.add_argument("--fuse", nargs="+", default=[], metavar="W2",
@@ -59,7 +62,7 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
         device = f"cuda:{os.environ['LOCAL_RANK']}"
     options: dict[str, Any] = {"device": device}
-    for key in ("onnx", "engine"):
+    for key in ("onnx", "engine", "providers"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     for item in args.runner_option:
