@@ -179,6 +179,7 @@ class AotiRunner(Runner):
                         for p in self._programs.values()]
         self.num_classes = self.metadata.num_classes
         self.preprocessing = self.metadata.preprocessing
+        self.architecture = self.metadata.architecture
         self.min_input_size = self.metadata.min_input_size
         self.batch = int(self.metadata.config["batch"])
 

@@ -40,6 +40,12 @@ class ExportMetadata:
     vggzoo_version: str = vggzoo.__version__
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """What :attr:`vggzoo.runtime.Runner.architecture` reports."""
+        return {"name": self.model, "width_mult": float(self.config.get("width_mult", 1.0)),
+                "num_classes": self.num_classes}
+
     def to_props(self) -> dict[str, str]:
         """Flat ``{key: str}`` as ONNX ``metadata_props`` want it."""
         props = {

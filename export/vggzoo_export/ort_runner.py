@@ -166,6 +166,7 @@ class OrtRunner(Runner):
         self.num_classes = self.metadata.num_classes
         self.preprocessing = self.metadata.preprocessing
         self.min_input_size = self.metadata.min_input_size
+        self.architecture = self.metadata.architecture
         batch = self.metadata.config.get("batch", "dynamic")
         self.fixed_batch = batch if isinstance(batch, int) else None
         #: Providers the session really uses (after any fallback).

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import save_checkpoint, tiny_model
+from eval_helpers import save_checkpoint, tiny_model
 
 from vggzoo.cli import main
 

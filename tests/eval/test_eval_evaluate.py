@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import CLASSES, save_checkpoint, tiny_model
+from eval_helpers import CLASSES, save_checkpoint, tiny_model
 
 import vggzoo
 from vggzoo.complexity import count_macs

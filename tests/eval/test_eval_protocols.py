@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import as_tensor, photo
+from eval_helpers import as_tensor, photo
 
 from vggzoo.eval import grid_boxes, multi_crops, predict
 from vggzoo.eval.evaluate import resolve_protocols

@@ -32,11 +32,12 @@ def macs_counter(model: str, *, width_mult: float = 1.0, num_classes: int = 1000
 
 
 def runner_macs_counter(runner: Runner) -> MacsPerInput | None:
-    """A counter for a runner that wraps a vggzoo model (``runner.model``)."""
-    cfg = getattr(getattr(runner, "model", None), "pretrained_cfg", None) or {}
-    if "name" not in cfg:
+    """A counter for a runner whose architecture is known (any backend)."""
+    arch = runner.architecture
+    if not arch or arch.get("name") is None:
         return None
-    return macs_counter(cfg["name"], width_mult=cfg["width_mult"], num_classes=cfg["num_classes"])
+    return macs_counter(arch["name"], width_mult=arch["width_mult"],
+                        num_classes=arch["num_classes"])
 
 
 def total_macs(inputs: Mapping[tuple[int, int], int], count: MacsPerInput) -> int:

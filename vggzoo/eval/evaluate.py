@@ -106,6 +106,9 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
     """
     meta = read_metadata(weights) if weights not in (None, "torchvision") else {}
     model = _agree("model", model, meta.get("model"), weights, str)
+    if model is None and weights is None and backend != "torch":
+        # An exported file (--onnx, --engine) says which architecture it holds.
+        return network_of(create_runner(backend, **runner_options), train_scale)
     if model is None:
         where = f"{weights} has no 'model' metadata" if weights else "no weights were given"
         raise WeightsError(f"which architecture? {where}: pass the model name (--model vgg16)")
@@ -137,7 +140,7 @@ def _agree(key: str, given: Any, stored: str | None, weights: Any, kind: type) -
 def network_of(runner: Runner, train_scale: str | None = None) -> Network:
     """Wrap a ready runner (any backend) for evaluation."""
     cfg = getattr(getattr(runner, "model", None), "pretrained_cfg", None) or {}
-    name = cfg.get("name")
+    name = (runner.architecture or {}).get("name")
     return Network(runner, model=name,
                    config=MODELS.get(name).info.get("config") if name else None,
                    weights=cfg.get("weights"),

@@ -30,6 +30,10 @@ class Runner(abc.ABC):
     num_classes: int
     preprocessing: Preprocessing
     min_input_size: int = 224
+    #: The registered architecture the runner executes, when known:
+    #: ``{"name", "width_mult", "num_classes"}``.  Exported files carry it, so
+    #: evaluation can label results and count FLOPs on any backend.
+    architecture: dict[str, Any] | None = None
 
     @abc.abstractmethod
     def logits(self, batch: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from vggzoo_export.trt.precision import (compare_logits, compare_runs, convert_o
                                          convert_precision)
 from vggzoo_export.trt.profiles import derive_profiles
 
-from conftest import export_tiny_onnx
+from trt_helpers import export_tiny_onnx
 
 
 def _io_types(model):

@@ -18,7 +18,7 @@ from vggzoo_export.metadata import ExportMetadata
 from vggzoo_export.trt.runner import logits_output, model_facts, split_batch
 from vggzoo_export.trt.sidecar import TensorInfo
 
-from conftest import requires_cuda, requires_tensorrt
+from trt_helpers import requires_cuda, requires_tensorrt
 
 no_tensorrt = pytest.mark.skipif(tensorrt_available(), reason="tensorrt is installed here")
 

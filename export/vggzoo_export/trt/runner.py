@@ -24,6 +24,7 @@ from vggzoo.errors import OptionError, VggzooError
 from vggzoo.preprocess import Preprocessing
 from vggzoo.runtime.base import Runner
 
+from ..metadata import ExportMetadata
 from .availability import import_tensorrt
 from .builder import current_gpu
 from .profiles import select_profile
@@ -47,8 +48,6 @@ def model_facts(metadata: dict[str, str], *, source: str = "the engine's ONNX fi
                 ) -> tuple[Preprocessing, int]:
     """Preprocessing and minimum input size recorded in the ONNX metadata
     that vggzoo-export wrote (an engine from another ONNX file is refused)."""
-    from ..metadata import ExportMetadata
-
     meta = ExportMetadata.from_props(metadata, source=source)
     return meta.preprocessing, meta.min_input_size
 
@@ -90,7 +89,9 @@ class TrtRunner(Runner):
         self.input = self.sidecar.input
         self.output = logits_output(self.sidecar.outputs)
         self.num_classes = int(self.output.shape[1])
-        self.preprocessing, self.min_input_size = model_facts(self.sidecar.onnx_metadata)
+        meta = ExportMetadata.from_props(self.sidecar.onnx_metadata, source=str(self.path))
+        self.preprocessing, self.min_input_size = meta.preprocessing, meta.min_input_size
+        self.architecture = meta.architecture
 
     def _context(self, profile: int) -> Any:
         if profile not in self._contexts:

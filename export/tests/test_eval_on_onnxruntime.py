@@ -1,0 +1,48 @@
+"""One protocol, any runtime: the paper's evaluation on ONNX Runtime gives
+the posteriors of the PyTorch runner."""
+
+import torch
+from PIL import Image
+
+import vggzoo
+from vggzoo.cli import main
+from vggzoo.eval.evaluate import network_of, predict, resolve_protocols
+from vggzoo.runtime import TorchRunner, create_runner
+from vggzoo.sample_images import load_photo
+from vggzoo.testing import TINY_WIDTH
+from vggzoo_export.onnx_export import export_onnx
+
+
+def _photos():
+    return [torch.from_numpy(load_photo(name)[:250, :300].copy()).permute(2, 0, 1).contiguous()
+            for name in ("chelsea", "coffee")]
+
+
+def test_protocols_on_onnxruntime_match_pytorch(tmp_path):
+    torch.manual_seed(0)
+    model = vggzoo.create("vgg11", fully_conv=True, num_classes=4, width_mult=TINY_WIDTH).eval()
+    path = export_onnx(model, tmp_path / "m.onnx").path
+    protocols = resolve_protocols(["dense", "multicrop", "dense+multicrop"])
+    images = _photos()
+    networks = [network_of(TorchRunner(model)), network_of(create_runner("onnxruntime", onnx=path))]
+    assert networks[1].model == "vgg11" and networks[1].macs(224, 224) == networks[0].macs(224, 224)
+    for net in networks:
+        net.scales = [256, 288]
+    on_torch, on_ort = (predict([net], images, protocols, batch_size=16) for net in networks)
+    assert set(on_torch) == {"dense", "multicrop", "dense+multicrop"}
+    for name in on_torch:
+        torch.testing.assert_close(on_ort[name], on_torch[name], rtol=1e-4, atol=1e-6)
+
+
+def test_vggzoo_eval_backend_onnxruntime(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = vggzoo.create("vgg11", fully_conv=True, num_classes=2, width_mult=TINY_WIDTH).eval()
+    path = export_onnx(model, tmp_path / "m.onnx").path
+    for label, image in enumerate(_photos()):
+        folder = tmp_path / "data" / "val" / f"class{label}"
+        folder.mkdir(parents=True)
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / "img.png")
+    assert main(["eval", "--backend", "onnxruntime", "--onnx", str(path), "--providers", "cpu",
+                 "--data", str(tmp_path / "data"), "--scales", "256", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "dense" in out and "256" in out
