@@ -13,13 +13,13 @@ from importlib.metadata import PackageNotFoundError, version
 from . import plugins
 from .errors import (DuplicateNameError, InputSizeError, UnknownNameError, VggzooError,
                      WeightsError)
+from .eval import EvalResult, evaluate
 from .factory import ModelInfo, create, list_models, model_info, to_fully_conv
 from .hookspecs import hookimpl
 from .model import VGG
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .training import TrainConfig, Trainer, TrainResult, train
 from .weights import save_weights
-from .eval import EvalResult, evaluate
 
 try:
     __version__ = version("vggzoo")
