@@ -16,7 +16,7 @@ from .configs import MIN_INPUT_SIZE
 from .errors import WeightsError
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .registry import MODELS
-from .weights import load_into, read_state_dict, torchvision_state_dict
+from .weights import load_into, read_metadata, read_state_dict, torchvision_state_dict
 
 WeightsArg = str | os.PathLike | Mapping[str, torch.Tensor] | None
 DEFAULT_INPUT_SIZE = (3, 224, 224)
@@ -82,14 +82,9 @@ def _resolve_weights(entry, weights: WeightsArg, width_mult: float,
 def _file_preprocessing(path: Path, default: Preprocessing) -> Preprocessing:
     """Preprocessing stored in a vggzoo .safetensors file, or known from the
     file name of a torchvision download, else the model's default."""
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        with safe_open(str(path), "pt") as handle:
-            stored = (handle.metadata() or {}).get("preprocessing")
-        if stored:
-            fields = json.loads(stored)
-            return Preprocessing(fields["name"], tuple(fields["mean"]), tuple(fields["std"]))
+    stored = read_metadata(path).get("preprocessing")
+    if stored:
+        return Preprocessing.from_dict(json.loads(stored))
     if path.name in _torchvision_file_names():
         return TORCHVISION
     return default

@@ -25,6 +25,11 @@ class Preprocessing:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, fields: dict) -> "Preprocessing":
+        """Inverse of :meth:`as_dict` (JSON gives lists for the tuples)."""
+        return cls(fields["name"], tuple(fields["mean"]), tuple(fields["std"]))
+
     @property
     def mean_rgb_255(self) -> tuple[float, ...]:
         """The mean in 0-255 pixel units, as the paper states it."""

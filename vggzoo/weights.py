@@ -53,6 +53,17 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a ``.safetensors`` weights file (empty for other files)."""
+    path = Path(weights)
+    if path.suffix != ".safetensors" or not path.is_file():
+        return {}
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as handle:
+        return dict(handle.metadata() or {})
+
+
 def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
     """Write a model's weights as ``.safetensors``, atomically."""
     from safetensors.torch import save_file

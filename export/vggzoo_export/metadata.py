@@ -69,7 +69,7 @@ class ExportMetadata:
             pre = json.loads(own.pop("preprocessing"))
             known = dict(
                 model=own.pop("model"), config=json.loads(own.pop("config")),
-                preprocessing=Preprocessing(pre["name"], tuple(pre["mean"]), tuple(pre["std"])),
+                preprocessing=Preprocessing.from_dict(pre),
                 min_input_size=int(own.pop("min_input_size")),
                 num_classes=int(own.pop("num_classes")),
                 classes=json.loads(own.pop("classes")), weights=own.pop("weights"),

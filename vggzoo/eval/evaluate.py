@@ -32,7 +32,8 @@ from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import Shard, current_shard
 from .metrics import TOP_K, ErrorCounts
 from .protocols import CostMeter, EvalProtocol, WeightedAverage
-from .scales import TrainScale, read_metadata, resolve_scales
+from ..weights import read_metadata
+from .scales import TrainScale, resolve_scales
 
 #: Images decoded and pushed through every network and scale at a time.
 DEFAULT_CHUNK = 32

@@ -14,10 +14,8 @@ The training scale travels with the weights as ``.safetensors`` metadata
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..errors import VggzooError
 
@@ -76,17 +74,6 @@ def parse_scales(text: str) -> list[int]:
     if not scales or any(q <= 0 for q in scales):
         raise ScaleError(f"test scales {text!r} must be positive integers, e.g. 256,384,512")
     return scales
-
-
-def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
-    """The metadata of a ``.safetensors`` weights file (empty for other files)."""
-    path = Path(weights)
-    if path.suffix != ".safetensors" or not path.is_file():
-        return {}
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as handle:
-        return dict(handle.metadata() or {})
 
 
 def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale | None,
