@@ -35,6 +35,19 @@ CHECKS = {
         "assert entry.info['needs_batch']\n"
         "entry.obj(vggzoo.create('vgg11', width_mult=1 / 16), batch=torch.randn(2, 3, 224, 224))\n"
     ),
+    "vggzoo-openvino": (
+        "import tempfile, pathlib, vggzoo, torch\n"
+        "from vggzoo.registry import RUNNERS\n"
+        "from vggzoo.runtime import create_runner\n"
+        "from vggzoo_export.onnx_export import export_onnx\n"
+        "assert 'openvino' in RUNNERS.names()\n"
+        "m = vggzoo.create('vgg11', fully_conv=True, num_classes=2, width_mult=1 / 16).eval()\n"
+        "path = pathlib.Path(tempfile.mkdtemp()) / 'm.onnx'\n"
+        "export_onnx(m, path)\n"
+        "x = torch.randn(2, 3, 224, 256)\n"
+        "got = create_runner('openvino', onnx=path).logits(x)\n"
+        "torch.testing.assert_close(got, m(x), rtol=1e-4, atol=1e-5)\n"
+    ),
     "vggzoo-tencrop": (
         "import vggzoo, torch\n"
         "from vggzoo.registry import EVAL_PROTOCOLS\n"

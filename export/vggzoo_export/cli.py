@@ -74,12 +74,35 @@ def export_parser() -> argparse.ArgumentParser:
     p.add_argument("--scales", type=_int_list, default=None,
                    help="test scales Q of --protocol, and of the --trt profiles "
                         "(default 256,384,512)")
+    add_int8_arguments(p)
     from .trt.cli import add_trt_arguments
     from .triton import add_triton_arguments
 
     add_trt_arguments(p)
     add_triton_arguments(p)
     return p
+
+
+def add_int8_arguments(p: argparse.ArgumentParser) -> None:
+    from .int8 import DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, DEFAULT_MIN_AGREEMENT
+
+    g = p.add_argument_group("int8 (calibrated static quantization, CPU)")
+    g.add_argument("--int8", action="store_true",
+                   help="write a calibrated int8 (QDQ) network, checked against fp32 on "
+                        "held-out images of --calibrate")
+    g.add_argument("--calibrate", type=Path, metavar="DIR",
+                   help="folder of images like the ones the model will see (searched "
+                        "recursively); some calibrate, others check the agreement")
+    g.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES,
+                   metavar="N", help=f"images to calibrate on (default {DEFAULT_CALIBRATION_IMAGES})")
+    g.add_argument("--calibration-scales", type=_int_list, default=None, metavar="Q,...",
+                   help="test scales to calibrate and check at (default: the weights' recorded "
+                        "test scale, else 224)")
+    g.add_argument("--agreement-images", type=int, default=DEFAULT_AGREEMENT_IMAGES, metavar="M",
+                   help=f"held-out images to check on, at most (default {DEFAULT_AGREEMENT_IMAGES})")
+    g.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT, metavar="X",
+                   help=f"top-1 agreement with fp32 (0-1) below which nothing is written "
+                        f"(default {DEFAULT_MIN_AGREEMENT})")
 
 
 def bench_parser() -> argparse.ArgumentParser:
@@ -113,6 +136,8 @@ def demo_parser() -> argparse.ArgumentParser:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.int8 or args.calibrate:
+        return run_int8_export(args)
     if args.trt or args.triton:
         return run_serving_export(args)
     report = export_model(args)
@@ -156,6 +181,46 @@ def run_serving_export(args: argparse.Namespace) -> int:
     if args.triton:
         repo = write_from_args(args, name, onnx_path=onnx_path, engine_path=engine_path)
         echo(f"Triton model repository: {repo}")
+    return 0
+
+
+def run_int8_export(args: argparse.Namespace) -> int:
+    """``--int8 --calibrate DIR``: the calibrated int8 network, written only
+    when it agrees with fp32 on held-out images (see :mod:`.int8`)."""
+    import vggzoo
+    from vggzoo.cli.output import echo, get_console, print_table
+
+    from .int8 import export_int8
+
+    if not (args.int8 and args.calibrate):
+        raise VggzooError("int8 export needs both --int8 and --calibrate DIR (a folder of images "
+                          "like the ones the model will see)")
+    if args.format != "onnx" or args.protocol or args.fp16 or args.trt or args.triton:
+        raise VggzooError("--int8 writes one ONNX network: drop --format, --protocol, --fp16, "
+                          "--trt and --triton")
+    if args.weights is None:
+        raise VggzooError("--int8 calibrates real weights: pass --weights W (random weights "
+                          "give meaningless activation ranges)")
+    model = vggzoo.create(args.model, weights=args.weights, num_classes=args.num_classes,
+                          width_mult=args.width_mult)
+    output = args.output or Path(model.pretrained_cfg["name"] + ".int8.onnx")
+    with get_console(stderr=True).status("int8 export ...") as status:
+        result = export_int8(model, output, calibrate=args.calibrate,
+                             calibration_images=args.calibration_images,
+                             agreement_images=args.agreement_images,
+                             min_agreement=args.min_agreement, scales=args.calibration_scales,
+                             opset=args.opset, log=status.update)
+    a, c = result.agreement, result.calibration
+    print_table(f"{result.export.metadata.model} exported as int8 ONNX", ("", ""), [
+        ("file", str(output)),
+        ("calibration", f"{c['images']} images at {c['scales']} (sha256 {c['sha256'][:12]}), "
+                        f"per-channel int8 weights{' (7-bit, no VNNI)' if c['reduce_range'] else ''}"),
+        ("top-1 agreement", f"{a.top1_agreement:.2%} of {a.images} held-out images"),
+        ("top-5 agreement", f"{a.top5_agreement:.2%}"),
+        ("max |logit diff|", f"{a.max_abs_diff:.3g} (logits up to {a.reference_scale:.3g})"),
+        ("seconds", f"{result.export.seconds:.1f}")])
+    echo(f"Checked against fp32: top-1 agreement {a.top1_agreement:.2%} >= --min-agreement "
+         f"{args.min_agreement:.2%}.")
     return 0
 
 

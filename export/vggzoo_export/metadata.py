@@ -46,6 +46,30 @@ class ExportMetadata:
         return {"name": self.model, "width_mult": float(self.config.get("width_mult", 1.0)),
                 "num_classes": self.num_classes}
 
+    @property
+    def fixed_batch(self) -> int | None:
+        """The batch size the file was exported with, or None when dynamic."""
+        batch = self.config.get("batch", "dynamic")
+        return batch if isinstance(batch, int) else None
+
+    def check_batch(self, batch: torch.Tensor, source: str) -> None:
+        """Raise :class:`vggzoo.InputSizeError` (one line) for a batch this
+        file cannot take; every runtime of exported files calls it."""
+        from vggzoo.errors import InputSizeError
+
+        if batch.dim() != 4 or batch.shape[1] != 3:
+            raise InputSizeError(f"expected a (N, 3, H, W) batch, got shape {tuple(batch.shape)}")
+        h, w = batch.shape[-2:]
+        if min(h, w) < self.min_input_size:
+            raise InputSizeError(
+                f"input is {h}x{w} but {self.model} needs at least "
+                f"{self.min_input_size}x{self.min_input_size}: rescale the image so its shortest "
+                f"side is >= {self.min_input_size}")
+        if self.fixed_batch is not None and batch.shape[0] != self.fixed_batch:
+            raise InputSizeError(f"{source} was exported with a fixed batch of "
+                                 f"{self.fixed_batch}, got {batch.shape[0]}; re-export with "
+                                 f"--batch dynamic or feed batches of {self.fixed_batch}")
+
     def to_props(self) -> dict[str, str]:
         """Flat ``{key: str}`` as ONNX ``metadata_props`` want it."""
         props = {

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vggzoo.errors import InputSizeError, VggzooError
+from vggzoo.errors import VggzooError
+from vggzoo.machine import physical_cores  # noqa: F401  (re-exported: bench scripts use it)
 from vggzoo.runtime.base import Runner
 
 from .errors import ArtifactError
@@ -42,21 +43,6 @@ PROVIDER_CHOICES: dict[str, tuple[str, ...]] = {
     "cuda": (CUDA, CPU),
     "cpu": (CPU,),
 }
-
-
-def physical_cores() -> int:
-    """Physical cores this process may run on (not hyper-threads)."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        list(range(os.cpu_count() or 1))
-    cores = set()
-    for cpu in cpus:
-        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
-        try:
-            cores.add(((topology / "physical_package_id").read_text().strip(),
-                       (topology / "core_id").read_text().strip()))
-        except OSError:
-            return len(cpus)
-    return max(1, len(cores))
 
 
 def _gpu_present() -> bool:
@@ -167,25 +153,13 @@ class OrtRunner(Runner):
         self.preprocessing = self.metadata.preprocessing
         self.min_input_size = self.metadata.min_input_size
         self.architecture = self.metadata.architecture
-        batch = self.metadata.config.get("batch", "dynamic")
-        self.fixed_batch = batch if isinstance(batch, int) else None
+        self.fixed_batch = self.metadata.fixed_batch
         #: Providers the session really uses (after any fallback).
         self.providers: list[str] = self.session.get_providers()
         self.on_gpu = self.providers[0] != CPU
 
     def _check(self, batch: torch.Tensor) -> None:
-        if batch.dim() != 4 or batch.shape[1] != 3:
-            raise InputSizeError(f"expected a (N, 3, H, W) batch, got shape {tuple(batch.shape)}")
-        h, w = batch.shape[-2:]
-        if min(h, w) < self.min_input_size:
-            raise InputSizeError(
-                f"input is {h}x{w} but {self.metadata.model} needs at least "
-                f"{self.min_input_size}x{self.min_input_size}: rescale the image so its shortest "
-                f"side is >= {self.min_input_size}")
-        if self.fixed_batch is not None and batch.shape[0] != self.fixed_batch:
-            raise InputSizeError(f"{self.path} was exported with a fixed batch of "
-                                 f"{self.fixed_batch}, got {batch.shape[0]}; re-export with "
-                                 f"--batch dynamic or feed batches of {self.fixed_batch}")
+        self.metadata.check_batch(batch, str(self.path))
 
     def run(self, batch: torch.Tensor, output: str = "logits") -> torch.Tensor:
         """One output (``"logits"`` or ``"score_map"``) for a preprocessed batch."""

@@ -1,0 +1,1 @@
+"""vggzoo plugin adding the OpenVINO runner (see ``vggzoo_openvino.runner``)."""
