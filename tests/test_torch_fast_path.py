@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import vggzoo
+import vggzoo.machine
 from vggzoo.errors import BackendUnavailableError, OptionError
 from vggzoo.runtime import TorchRunner, create_runner
 from vggzoo.testing import TINY_WIDTH
@@ -25,14 +26,51 @@ def images():
     return torch.rand(5, 3, 256, 320, generator=torch.Generator().manual_seed(1)) * 255 - 120
 
 
-def test_default_path_is_plain_fp32_eager(model, images):
+def test_plain_eager_is_the_models_own_forward(model, images):
     with torch.no_grad():
         expected = model(images)
-    assert torch.equal(TorchRunner(model).logits(images), expected)
+    assert torch.equal(TorchRunner(model, plain_eager=True).logits(images), expected)
+
+
+def test_default_is_fast_and_equals_plain_eager(model, images):
+    fast, plain = TorchRunner(model), TorchRunner(model, plain_eager=True)
+    assert fast.channels_last and not plain.channels_last
+    calls = []
+    handle = fast.model.register_forward_pre_hook(lambda _, args: calls.append(args[0]))
+    try:
+        got = fast.logits(images)
+    finally:
+        handle.remove()
+    assert calls[0].is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, plain.logits(images), rtol=1e-4, atol=1e-6)
+    assert torch.get_num_threads() <= vggzoo.machine.physical_cores()
+    with pytest.raises(OptionError, match="plain_eager runs the NCHW layout"):
+        TorchRunner(model, plain_eager=True, channels_last=True)
+
+
+def test_eval_cli_default_and_plain_eager_agree(tmp_path, capsys):
+    from vggzoo.cli import main
+    from vggzoo.testing import write_image_folder
+
+    data = write_image_folder(tmp_path / "data")
+    weights = vggzoo.save_weights(vggzoo.create("vgg11", num_classes=2, width_mult=TINY_WIDTH),
+                                  tmp_path / "w.safetensors")
+
+    def result(*extra):
+        assert main(["eval", "--weights", str(weights), "--model", "vgg11", "--data", str(data),
+                     "--width-mult", str(TINY_WIDTH), "--num-classes", "2",
+                     "--scales", "224", "--no-progress", "--json", str(tmp_path / "r.json"),
+                     *extra]) == 0
+        import json
+
+        row = json.loads((tmp_path / "r.json").read_text())["results"][0]
+        return row["top1_err"], row["top5_err"], row["images"]
+
+    assert result() == result("--plain-eager")
 
 
 def test_channels_last_and_sized_batches_give_the_fp32_results(model, images):
-    reference = TorchRunner(model).logits(images)
+    reference = TorchRunner(model, plain_eager=True).logits(images)
     runner = TorchRunner(model, channels_last=True, batch_pixels=2 * 256 * 320)
     calls = []
     handle = runner.model.register_forward_pre_hook(lambda _, args: calls.append(args[0]))
@@ -45,6 +83,8 @@ def test_channels_last_and_sized_batches_give_the_fp32_results(model, images):
     torch.testing.assert_close(got, reference, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.skipif(not vggzoo.machine.has_native_bf16(),
+                    reason="this CPU has no avx512_bf16/amx_bf16 (bf16 is refused there)")
 def test_bf16_autocast_on_cpu_agrees_with_fp32(model, images):
     reference = TorchRunner(model).logits(images)
     got = TorchRunner(model, precision="bf16", channels_last=True).logits(images)
@@ -54,6 +94,14 @@ def test_bf16_autocast_on_cpu_agrees_with_fp32(model, images):
     assert torch.equal(got.argmax(1), reference.argmax(1))
     top5 = lambda t: t.topk(5).indices.sort().values
     assert torch.equal(top5(got), top5(reference))
+
+
+def test_bf16_on_a_cpu_without_it_is_refused_in_one_line(model, monkeypatch):
+    flags = vggzoo.machine.cpu_flags() - {"avx512_bf16", "amx_bf16"}
+    monkeypatch.setattr(vggzoo.machine, "cpu_flags", lambda: flags)
+    with pytest.raises(BackendUnavailableError) as info:
+        TorchRunner(model, precision="bf16")
+    assert "no avx512_bf16 or amx_bf16" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_options_are_validated(model):
@@ -76,10 +124,11 @@ def test_cuda_only_options_fail_clearly_on_cpu(model):
 def test_create_runner_passes_the_fast_path_options(tmp_path, images):
     weights = vggzoo.save_weights(vggzoo.create("vgg11", width_mult=TINY_WIDTH),
                                   tmp_path / "w.safetensors")
+    precision = "bf16" if vggzoo.machine.has_native_bf16() else "fp32"
     runner = create_runner("torch", model="vgg11", weights=weights, width_mult=TINY_WIDTH,
-                           precision="bf16", channels_last=True, batch_pixels=3 * 256 * 320,
+                           precision=precision, channels_last=True, batch_pixels=3 * 256 * 320,
                            engine="ignored-by-torch")
-    assert runner.precision == "bf16" and runner.channels_last
+    assert runner.precision == precision and runner.channels_last
     assert runner.logits(images).shape == (5, 1000)
 
 

@@ -36,6 +36,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
     p.add_argument("--backend", default="torch", help="runner: torch, or a plugin's")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--plain-eager", action="store_true",
+                   help="torch backend: plain NCHW eager instead of the default fast settings "
+                        "(channels_last, one thread per physical core); same results")
     p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra option for the backend's runner (e.g. onnx=model.onnx)")
     p.add_argument("--onnx", default=None, metavar="FILE",
@@ -62,6 +65,8 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
         device = f"cuda:{os.environ['LOCAL_RANK']}"
     options: dict[str, Any] = {"device": device}
+    if args.plain_eager:
+        options["plain_eager"] = True
     for key in ("onnx", "engine", "providers"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
