@@ -129,3 +129,42 @@ def test_triton_tensorrt_backend_needs_an_engine(tmp_path, capsys, monkeypatch):
     assert main(["A", "--width-mult", "0.0625", "--triton", "repo", "--backend", "tensorrt"]) == 2
     assert "needs an engine: add --trt" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_int8_channels_last_and_dense_rows_with_fp32_ratios(tiny_vgg16, tmp_path, capsys):
+    """An int8 file beside its fp32 file and PyTorch's plain and default
+    layouts, including the dense protocol per image; every row has its
+    ratio to plain eager and to the fastest fp32 runtime of its case."""
+    from PIL import Image
+
+    from vggzoo.sample_images import load_photo
+    from vggzoo_export.int8 import export_int8
+    from vggzoo_export.onnx_export import export_onnx
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(8):
+        Image.fromarray(load_photo(("chelsea", "coffee")[i % 2])[9 * i:9 * i + 240, :260]) \
+            .save(photos / f"{i}.png")
+    fp32 = export_onnx(tiny_vgg16, tmp_path / "t.onnx").path
+    int8 = export_int8(tiny_vgg16, tmp_path / "t.int8.onnx", calibrate=photos,
+                       calibration_images=2, min_agreement=0.0).export.path
+    out = tmp_path / "bench.json"
+    assert main(["bench", str(fp32), str(int8), "--sizes", "224", "--dense", "224,256",
+                 "--compare", "torch", "--compare", "torch-channels-last", "--providers", "cpu",
+                 "--warmup", "1", "--repeat", "2", "--json", str(out)]) == 0
+    assert "vs best fp32" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    rows = {(r["runtime"], r["input"]): r for r in data["rows"]}
+    runtimes = {r for r, _ in rows}
+    assert runtimes == {"torch", "torch channels_last", "onnxruntime (CPU)",
+                        "onnxruntime (CPU) int8"}
+    assert {i for _, i in rows} == {"224x224", "dense 224,256 +flip"}
+    for (runtime, case), row in rows.items():
+        fp32_rows = [r for (n, c), r in rows.items() if c == case and r["precision"] == "fp32"]
+        best = min(r["p50_ms"] for r in fp32_rows)
+        assert row["vs_best_fp32"] == pytest.approx(best / row["p50_ms"])
+        assert row["precision"] == ("int8" if runtime.endswith("int8") else "fp32")
+    dense = rows[("torch", "dense 224,256 +flip")]
+    assert dense["batch"] == 1  # one image: 2 scales x (image + flip)
+    assert "load_average" in data

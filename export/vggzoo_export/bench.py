@@ -31,10 +31,22 @@ LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass
 class Case:
-    """One input to time: a label and a batch."""
+    """One input to time: a label and a batch, or several batches timed as
+    one call (``parts``: e.g. an image and its flip at three scales, the
+    dense protocol per image) over ``images`` images."""
 
     label: str
     batch: torch.Tensor
+    parts: Sequence[torch.Tensor] = ()
+    images: int | None = None
+
+    @property
+    def inputs(self) -> list[torch.Tensor]:
+        return list(self.parts) or [self.batch]
+
+    @property
+    def count(self) -> int:
+        return self.images or self.batch.shape[0]
 
 
 @dataclass
@@ -47,6 +59,10 @@ class BenchRow:
     images_per_s: float
     gflops: float
     vs_torch: float | None = None
+    #: Compute precision of the runtime (fp32, int8, bf16).
+    precision: str = "fp32"
+    #: Speed relative to the fastest fp32 runtime of the same case.
+    vs_best_fp32: float | None = None
 
 
 def open_runner(path: str | Path, providers: str = "auto") -> Runner:
@@ -70,6 +86,14 @@ def random_cases(sizes: Sequence[tuple[int, int]], batches: Sequence[int]) -> li
             for h, w in sizes for n in batches]
 
 
+def dense_case(scales: Sequence[int], aspect: float = 4 / 3) -> Case:
+    """One image of the dense protocol: at each test scale Q an input of
+    Q x Q*aspect and its horizontal flip (a batch of 2), timed together."""
+    generator = torch.Generator().manual_seed(0)
+    parts = [torch.randn(2, 3, q, round(q * aspect), generator=generator) for q in scales]
+    return Case(f"dense {','.join(map(str, scales))} +flip", parts[0], parts, images=1)
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
         else values[0]
@@ -91,9 +115,11 @@ def time_calls(fn: LogitsFn, batch: torch.Tensor, *, warmup: int, repeat: int,
 
 
 def run_benchmark(runtimes: dict[str, LogitsFn], cases: Sequence[Case], meta: ExportMetadata, *,
-                  warmup: int = 2, repeat: int = 10, progress: bool = True) -> list[BenchRow]:
+                  warmup: int = 2, repeat: int = 10, progress: bool = True,
+                  precisions: dict[str, str] | None = None) -> list[BenchRow]:
     """Time every runtime on every case, interleaved per case so that load
-    changes on a shared machine hit all runtimes alike."""
+    changes on a shared machine hit all runtimes alike.  ``precisions``
+    names the compute precision of each runtime (default fp32)."""
     from rich.progress import Progress
 
     from vggzoo.cli.output import get_console
@@ -105,78 +131,169 @@ def run_benchmark(runtimes: dict[str, LogitsFn], cases: Sequence[Case], meta: Ex
     with Progress(console=get_console(stderr=True), disable=not progress, transient=True) as bar:
         task = bar.add_task("benchmarking", total=total)
         for case in cases:
-            n, _, h, w = case.batch.shape
-            flops = 2 * count_macs(counter_model, (3, h, w)) * n
+            n, inputs = case.count, case.inputs
+            flops = sum(2 * count_macs(counter_model, tuple(x.shape[1:])) * x.shape[0]
+                        for x in inputs)
             for name, fn in runtimes.items():
                 bar.update(task, description=f"{name} {case.label} batch {n}")
+                call = fn if len(inputs) == 1 else (lambda _x, fn=fn: [fn(x) for x in inputs])
                 with torch.inference_mode():
-                    times = time_calls(fn, case.batch, warmup=warmup, repeat=repeat,
+                    times = time_calls(call, case.batch, warmup=warmup, repeat=repeat,
                                        tick=lambda: bar.advance(task))
                 p50 = statistics.median(times)
                 rows.append(BenchRow(name, case.label, n, p50 * 1e3, _percentile(times, 90) * 1e3,
-                                     n / p50, flops / p50 / 1e9))
+                                     n / p50, flops / p50 / 1e9,
+                                     precision=(precisions or {}).get(name, "fp32")))
     _add_ratios(rows)
     return rows
 
 
 def _add_ratios(rows: list[BenchRow]) -> None:
     baseline = {(r.input, r.batch): r.p50_ms for r in rows if r.runtime == "torch"}
+    best_fp32: dict[tuple[str, int], float] = {}
+    for row in rows:
+        if row.precision == "fp32":
+            key = (row.input, row.batch)
+            best_fp32[key] = min(best_fp32.get(key, row.p50_ms), row.p50_ms)
     for row in rows:
         base = baseline.get((row.input, row.batch))
         row.vs_torch = base / row.p50_ms if base else None
+        best = best_fp32.get((row.input, row.batch))
+        row.vs_best_fp32 = best / row.p50_ms if best else None
+
+
+#: ``--compare`` choices: PyTorch runtimes timed beside the files.
+TORCH_COMPARISONS = ("torch", "torch-channels-last", "torch-bf16")
+#: ``--backend`` choices: runtimes each ``.onnx`` file runs on.
+FILE_BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")
+
+
+def torch_runtimes(meta: ExportMetadata, compare: Sequence[str],
+                   notes: list[str]) -> dict[str, tuple[LogitsFn, str]]:
+    """``{label: (logits function, precision)}`` for the ``--compare`` choices:
+    plain eager (``torch``, the ratio baseline), the runner's fast default
+    (channels_last) and bf16 autocast where the CPU has bf16."""
+    from vggzoo.machine import has_native_bf16
+    from vggzoo.runtime.torch_runner import TorchRunner
+
+    unknown = set(compare) - set(TORCH_COMPARISONS)
+    if unknown:
+        raise ArtifactError(f"--compare takes {', '.join(TORCH_COMPARISONS)}, got "
+                            f"{', '.join(sorted(unknown))}")
+    model = torch_model(meta)
+    out: dict[str, tuple[LogitsFn, str]] = {}
+    if "torch" in compare:
+        out["torch"] = (TorchRunner(model, plain_eager=True).logits, "fp32")
+    if "torch-channels-last" in compare:
+        out["torch channels_last"] = (TorchRunner(model).logits, "fp32")
+    if "torch-bf16" in compare:
+        if has_native_bf16():
+            out["torch bf16 channels_last"] = (TorchRunner(model, precision="bf16").logits, "bf16")
+        else:
+            notes.append("torch bf16 left out: this CPU has no avx512_bf16/amx_bf16")
+    return out
 
 
 def benchmark_files(paths: Sequence[str | Path], cases: Sequence[Case], *,
                     compare: Sequence[str] = ("torch",), providers: str = "auto",
-                    warmup: int = 2, repeat: int = 10, progress: bool = True) -> list[BenchRow]:
+                    backends: Sequence[str] = ("onnxruntime",), warmup: int = 2,
+                    repeat: int = 10, progress: bool = True,
+                    notes: list[str] | None = None) -> list[BenchRow]:
     """Benchmark exported files of one model side by side and, with
-    ``compare=("torch",)``, PyTorch eager on the same architecture (random
-    weights: values do not change the speed of dense kernels)."""
-    unknown = set(compare) - {"torch"}
+    ``compare``, PyTorch on the same architecture (random weights: values do
+    not change the speed of dense kernels).  ``backends`` adds OpenVINO
+    (``openvino``, ``openvino-bf16``) for the ``.onnx`` files; runtimes the
+    CPU cannot run fast (bf16 without native bf16) are left out with a
+    line in ``notes``."""
+    notes = [] if notes is None else notes
+    unknown = set(backends) - set(FILE_BACKENDS)
     if unknown:
-        raise ArtifactError(f"--compare takes 'torch', got {', '.join(sorted(unknown))}")
-    runners = [open_runner(path, providers) for path in paths]
-    meta: ExportMetadata = runners[0].metadata
-    for path, runner in zip(paths, runners):
+        raise ArtifactError(f"--backend takes {', '.join(FILE_BACKENDS)}, got "
+                            f"{', '.join(sorted(unknown))}")
+    runners = [(path, backend, runner)
+               for path in paths
+               for backend in (backends if Path(path).suffix == ".onnx" else ("onnxruntime",))
+               if (runner := _open(path, backend, providers, notes)) is not None]
+    if not runners:
+        raise ArtifactError("nothing to benchmark: every runtime was left out (" +
+                            "; ".join(notes) + ")")
+    meta: ExportMetadata = runners[0][2].metadata
+    for path, _, runner in runners:
         if (runner.metadata.model, runner.metadata.config.get("width_mult")) != \
                 (meta.model, meta.config.get("width_mult")):
             raise ArtifactError(f"{path} holds {runner.metadata.model}, not {meta.model}: "
                                 f"benchmark one model per run")
     runtimes: dict[str, LogitsFn] = {}
-    if "torch" in compare:
-        runtimes["torch"] = torch_model(meta)
-    for path, runner in zip(paths, runners):
+    precisions: dict[str, str] = {}
+    for label, (fn, precision) in torch_runtimes(meta, compare, notes).items():
+        runtimes[label], precisions[label] = fn, precision
+    for path, backend, runner in runners:
+        precision = runner.metadata.config.get("precision", "fp32")
+        if backend == "openvino-bf16" and precision == "fp32":
+            precision = "bf16"
         label = runner.name
         if getattr(runner, "providers", None):
             label += f" ({runner.providers[0].removesuffix('ExecutionProvider')})"
+        if precision != "fp32":
+            label += f" {precision}"
         if label in runtimes:
             label += f" {Path(path).name}"
-        runtimes[label] = runner.logits
+        runtimes[label], precisions[label] = runner.logits, precision
     try:
         return run_benchmark(runtimes, cases, meta, warmup=warmup, repeat=repeat,
-                             progress=progress)
+                             progress=progress, precisions=precisions)
     finally:
-        for runner in runners:
+        for _, _, runner in runners:
             runner.close()
+
+
+def _open(path: str | Path, backend: str, providers: str, notes: list[str]) -> Runner | None:
+    if backend == "onnxruntime":
+        return open_runner(path, providers)
+    from vggzoo.machine import has_native_bf16
+    from vggzoo.registry import RUNNERS
+
+    if "openvino" not in RUNNERS.names():
+        raise ArtifactError("--backend openvino needs the OpenVINO plugin: "
+                            "pip install ./plugins/vggzoo-openvino")
+    if backend == "openvino-bf16" and not has_native_bf16():
+        notes.append("OpenVINO bf16 left out: this CPU has no avx512_bf16/amx_bf16")
+        return None
+    precision = "bf16" if backend == "openvino-bf16" else "fp32"
+    return RUNNERS.get("openvino").obj(onnx=path, precision=precision)
 
 
 def print_rows(rows: Sequence[BenchRow], title: str) -> None:
     from vggzoo.cli.output import echo, print_table
 
     print_table(title, ("runtime", "input", "batch", "p50 ms", "p90 ms", "images/s", "GFLOP/s",
-                        "vs torch"),
+                        "vs torch", "vs best fp32"),
                 [(r.runtime, r.input, r.batch, f"{r.p50_ms:.1f}", f"{r.p90_ms:.1f}",
                   f"{r.images_per_s:.2f}", f"{r.gflops:.1f}",
-                  f"{r.vs_torch:.2f}x" if r.vs_torch else "-") for r in rows])
+                  f"{r.vs_torch:.2f}x" if r.vs_torch else "-",
+                  f"{r.vs_best_fp32:.2f}x" if r.vs_best_fp32 else "-") for r in rows])
     cpu = cpu_info()
     echo(f"CPU: {cpu['model_name']}; torch {torch.__version__} with {torch.get_num_threads()} "
          f"threads; vggzoo {vggzoo.__version__}")
     echo(f"CPU flags: {cpu['flags']}")
+    echo(f"load average (1, 5, 15 min) after the run: {load_average()}")
+
+
+def load_average() -> str:
+    """The machine's load average: other work on a shared machine slows every
+    runtime down, which ratios measured side by side partly cancel."""
+    import os
+
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def write_json(rows: Sequence[BenchRow], path: str | Path, **context: object) -> None:
     """Rows plus machine facts, written atomically."""
-    payload = {"cpu": cpu_info(), "torch": torch.__version__, **context,
+    payload = {"cpu": cpu_info(), "torch": torch.__version__, "load_average": load_average(),
+               **context,
                "rows": [asdict(r) for r in rows]}
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2))

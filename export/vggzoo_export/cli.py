@@ -113,8 +113,18 @@ def bench_parser() -> argparse.ArgumentParser:
                    help=".onnx or .pt2 files of one model made by vggzoo-export")
     p.add_argument("--sizes", type=_size_list, default=[(224, 224)], metavar="S,HxW,...")
     p.add_argument("--batch", type=_int_list, default=[1], metavar="N,...")
-    p.add_argument("--compare", action="append", choices=("torch",), default=[],
-                   help="also time PyTorch eager on the same architecture")
+    p.add_argument("--dense", type=_int_list, default=None, metavar="Q,Q,...",
+                   help="also time the dense protocol per image: a 4:3 image and its flip at "
+                        "each test scale Q (e.g. 256,384,512)")
+    p.add_argument("--compare", action="append", default=[],
+                   choices=("torch", "torch-channels-last", "torch-bf16"),
+                   help="also time PyTorch on the same architecture: plain eager (the ratio "
+                        "baseline), the runner's channels_last default, bf16 autocast (CPUs "
+                        "with bf16 only); repeat for several")
+    p.add_argument("--backend", action="append", default=[],
+                   choices=("onnxruntime", "openvino", "openvino-bf16"),
+                   help="runtimes each .onnx file runs on (default onnxruntime; openvino needs "
+                        "plugins/vggzoo-openvino); repeat for several")
     p.add_argument("--providers", default="auto", help="auto, tensorrt, cuda or cpu")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeat", type=int, default=10)
@@ -291,12 +301,19 @@ def protocol_path(network: Path) -> Path:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from .bench import benchmark_files, print_rows, random_cases, write_json
+    from vggzoo.cli.output import echo
 
-    rows = benchmark_files(args.files, random_cases(args.sizes, args.batch), compare=args.compare,
-                           providers=args.providers, warmup=args.warmup, repeat=args.repeat)
+    from .bench import benchmark_files, dense_case, print_rows, random_cases, write_json
+
+    cases = random_cases(args.sizes, args.batch) + ([dense_case(args.dense)] if args.dense else [])
+    notes: list[str] = []
+    rows = benchmark_files(args.files, cases, compare=args.compare, providers=args.providers,
+                           backends=args.backend or ["onnxruntime"], warmup=args.warmup,
+                           repeat=args.repeat, notes=notes)
     names = ", ".join(str(f) for f in args.files)
     print_rows(rows, f"{names} (warm-up {args.warmup}, {args.repeat} timed runs)")
+    for note in notes:
+        echo(note)
     if args.json:
         write_json(rows, args.json, files=[str(f) for f in args.files])
     return 0
