@@ -259,6 +259,11 @@ def _open(path: str | Path, backend: str, providers: str, notes: list[str]) -> R
     if backend == "openvino-bf16" and not has_native_bf16():
         notes.append("OpenVINO bf16 left out: this CPU has no avx512_bf16/amx_bf16")
         return None
+    if backend == "openvino-bf16" and Path(path).suffix == ".onnx":
+        from .metadata import read_onnx_metadata
+
+        if read_onnx_metadata(path).config.get("precision", "fp32") != "fp32":
+            return None  # bf16 is a way to run an fp32 file; int8 files run as int8
     precision = "bf16" if backend == "openvino-bf16" else "fp32"
     return RUNNERS.get("openvino").obj(onnx=path, precision=precision)
 
