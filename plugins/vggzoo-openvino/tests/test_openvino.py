@@ -145,3 +145,21 @@ def test_vggzoo_eval_backend_openvino_equals_onnxruntime(tiny, tmp_path, capsys)
 
     assert table("--backend", "openvino", "--runner-option", "hint=throughput") == \
         table("--backend", "onnxruntime", "--providers", "cpu")
+
+
+def test_vggzoo_export_bench_times_openvino_beside_onnxruntime(tiny, tmp_path, capsys):
+    import json
+
+    from vggzoo_export.cli import main as export_main
+
+    out = tmp_path / "bench.json"
+    assert export_main(["bench", str(tiny[1]), "--backend", "onnxruntime", "--backend", "openvino",
+                        "--backend", "openvino-bf16", "--compare", "torch", "--providers", "cpu",
+                        "--warmup", "1", "--repeat", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    runtimes = {r["runtime"]: r for r in json.loads(out.read_text())["rows"]}
+    assert {"torch", "onnxruntime (CPU)", "openvino"} <= set(runtimes)
+    if vggzoo.machine.has_native_bf16():
+        assert runtimes["openvino bf16"]["precision"] == "bf16"
+    else:
+        assert "OpenVINO bf16 left out" in printed
