@@ -158,8 +158,6 @@ class _Reader:
     def rewind(self) -> None:
         self._it = None
 
-    def __len__(self) -> int:  # used by some ORT versions for progress only
-        return 0
 
 
 def has_vnni(flags: set[str] | None = None) -> bool:
