@@ -33,8 +33,15 @@ def test_plain_eager_is_the_models_own_forward(model, images):
 
 
 def test_default_is_fast_and_equals_plain_eager(model, images):
-    fast, plain = TorchRunner(model), TorchRunner(model, plain_eager=True)
+    import copy
+
+    fast, plain = TorchRunner(copy.deepcopy(model)), TorchRunner(copy.deepcopy(model),
+                                                                 plain_eager=True)
     assert fast.channels_last and not plain.channels_last
+    conv = lambda runner: runner.model.features[2].weight  # noqa: E731
+    assert conv(fast).is_contiguous(memory_format=torch.channels_last)
+    assert conv(plain).is_contiguous() and not conv(plain).is_contiguous(
+        memory_format=torch.channels_last)
     calls = []
     handle = fast.model.register_forward_pre_hook(lambda _, args: calls.append(args[0]))
     try:

@@ -8,6 +8,7 @@ GFLOP/s (2 x MACs counted by :mod:`vggzoo.complexity` at that input size).
 
 from __future__ import annotations
 
+import copy
 import json
 import statistics
 import time
@@ -181,14 +182,16 @@ def torch_runtimes(meta: ExportMetadata, compare: Sequence[str],
         raise ArtifactError(f"--compare takes {', '.join(TORCH_COMPARISONS)}, got "
                             f"{', '.join(sorted(unknown))}")
     model = torch_model(meta)
+    # each runner gets its own copy: a runner sets its model's layout in place
     out: dict[str, tuple[LogitsFn, str]] = {}
     if "torch" in compare:
-        out["torch"] = (TorchRunner(model, plain_eager=True).logits, "fp32")
+        out["torch"] = (TorchRunner(copy.deepcopy(model), plain_eager=True).logits, "fp32")
     if "torch-channels-last" in compare:
-        out["torch channels_last"] = (TorchRunner(model).logits, "fp32")
+        out["torch channels_last"] = (TorchRunner(copy.deepcopy(model)).logits, "fp32")
     if "torch-bf16" in compare:
         if has_native_bf16():
-            out["torch bf16 channels_last"] = (TorchRunner(model, precision="bf16").logits, "bf16")
+            bf16 = TorchRunner(copy.deepcopy(model), precision="bf16")
+            out["torch bf16 channels_last"] = (bf16.logits, "bf16")
         else:
             notes.append("torch bf16 left out: this CPU has no avx512_bf16/amx_bf16")
     return out

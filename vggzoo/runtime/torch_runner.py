@@ -82,8 +82,10 @@ class TorchRunner(Runner):
             _set_threads(threads, plain_eager)
         self.batch_pixels = batch_pixels
         self.model = to_fully_conv(model).to(self.device).eval()
-        if channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # The runner takes the model over: it is moved and its weights change
+        # layout in place (no copy of a 0.5 GB network); give each runner its own.
+        self.model = self.model.to(memory_format=torch.channels_last if self.channels_last
+                                   else torch.contiguous_format)
         cfg = self.model.pretrained_cfg
         self.num_classes = cfg["num_classes"]
         self.preprocessing = cfg["preprocessing"]
