@@ -1,8 +1,9 @@
 """The PyTorch runner: fast fp32 eager by default, plus an opt-in fast path.
 
 With no options it is eager fp32 in the fastest exact settings measured:
-channels_last layout on CPU and GPU (1.67x plain NCHW for VGG16 on an AVX2
-EPYC with oneDNN, and what cuDNN's fastest kernels want), and at most one
+channels_last layout on CPU and GPU (VGG16 at 224, batch 1: 1.67x plain
+NCHW on an AVX2 EPYC, 1.12x on an AVX-512 EPYC, torch 2.14 with oneDNN; what
+cuDNN's fastest kernels want), and at most one
 intra-op thread per physical core (hyper-threads slow GEMM-bound
 convolutions down).  Results equal plain eager to fp32 rounding.
 ``plain_eager=True`` (``vggzoo eval --plain-eager``) is the plain NCHW
