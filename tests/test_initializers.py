@@ -23,21 +23,44 @@ def _layers(model, kind):
 
 
 def test_all_initializers_are_registered_through_the_hook():
-    assert {"paper", "glorot", "kaiming", "from-a", "from-checkpoint"} <= set(INITIALIZERS.names())
+    assert {"kaiming-input", "paper", "glorot", "kaiming", "from-a",
+            "from-checkpoint"} <= set(INITIALIZERS.names())
 
 
-def test_paper_init_is_variance_1e2_with_zero_biases():
+def test_paper_init_defaults_to_the_caffe_reading_std_001_with_zero_biases():
     model = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.25))
     weights = torch.cat([m.weight.flatten() for m in _layers(model, (nn.Conv2d, nn.Linear))])
-    assert weights.mean().abs() < 1e-3
-    assert weights.var().item() == pytest.approx(1e-2, rel=0.02)  # std 0.1
+    assert weights.mean().abs() < 1e-4
+    assert weights.var().item() == pytest.approx(1e-4, rel=0.02)  # std 0.01
     assert all(torch.all(m.bias == 0) for m in _layers(model, (nn.Conv2d, nn.Linear)))
 
 
-def test_paper_init_takes_torchvisions_std():
-    model = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.25), std=0.01)
-    fc6 = model.classifier[0].weight
-    assert fc6.std().item() == pytest.approx(0.01, rel=0.02)
+def test_paper_init_literal_variance_1e2_is_reachable():
+    model = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.25), std=0.1)
+    weights = torch.cat([m.weight.flatten() for m in _layers(model, (nn.Conv2d, nn.Linear))])
+    assert weights.var().item() == pytest.approx(1e-2, rel=0.02)  # std 0.1
+
+
+def test_kaiming_input_gives_unit_scale_activations_on_0_255_inputs():
+    """The default initializer: the first conv matched to the input's RMS, so
+    mean-subtracted 0-255 pixels give logits of order 1 (the paper's std 0.1
+    gives hundreds, which is what diverged)."""
+    torch.manual_seed(0)
+    batch = torch.rand(8, 3, 224, 224) * 255 - 120  # mean-subtracted 0-255 pixels
+    model = _init("kaiming-input", vggzoo.create("vgg11", num_classes=10, width_mult=0.125),
+                  batch=batch).eval()
+    first = model.features[0]
+    fan_out = first.weight.shape[0] * 9
+    rms = batch.pow(2).mean().sqrt()
+    assert (first.weight.std() * rms).item() == pytest.approx(math.sqrt(2 / fan_out), rel=0.1)
+    with torch.no_grad():
+        logits = model(batch)
+    assert torch.isfinite(logits).all() and 0.01 < logits.std().item() < 30
+    literal = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.125), std=0.1)
+    with torch.no_grad():
+        assert literal.eval()(batch).abs().max() > 100 * logits.abs().max()
+    assert INITIALIZERS.get("kaiming-input").info["needs_batch"] is True
+    assert vggzoo.training.resolve_config(model="vgg11", data="d", out="r").init == "kaiming-input"
 
 
 def test_glorot_and_kaiming_scale_with_fan_in():

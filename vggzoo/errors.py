@@ -45,3 +45,8 @@ class DataError(VggzooError, ValueError):
 
 class ConfigError(VggzooError, ValueError):
     """A training configuration that contradicts itself or its recipe."""
+
+
+class DivergedError(VggzooError, RuntimeError):
+    """Training produced a non-finite loss, gradient or validation output; the
+    run stops at once and its files keep the last finite state."""

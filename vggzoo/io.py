@@ -1,7 +1,11 @@
 """Atomic file writes: a crash or kill never leaves a half-written file.
 
 Write to a temporary file in the destination's directory, fsync it, then
-``os.replace`` it over the target (atomic on POSIX and Windows).
+``os.replace`` it over the target (atomic on POSIX and Windows).  The file
+gets the permissions a plain ``open()`` would give it (0666 less the umask),
+not ``mkstemp``'s private 0600.  A writer killed mid-write leaves its
+``.NAME.*.tmp``; :func:`remove_stale_temps` clears those once the caller
+knows no writer is alive (e.g. it holds the run directory's lock).
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise FileNotFoundError(f"cannot write {target}: directory {directory} does not exist")
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"cannot write {target}: directory {directory} is not writable")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    finally:
+        os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -38,6 +45,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def current_umask() -> int:
+    """The process's umask (read without changing it where the OS allows)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: the classic read-and-restore
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:
+    """Delete the ``.NAME.*.tmp`` files :func:`atomic_path` leaves when its
+    writer is killed; call it only when no writer into ``directory`` is alive."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = [p for p in directory.glob(f".*.*{TEMP_SUFFIX}") if p.is_file()]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

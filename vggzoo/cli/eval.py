@@ -119,6 +119,10 @@ def run_eval(args: argparse.Namespace) -> int:
         echo(f"skipped {len(skipped)} unreadable image(s):")
         for path, reason in skipped.items():
             echo(f"  {path}: {reason}")
+    for r in results:
+        if r.nonfinite:
+            echo(f"warning: {r.nonfinite} of {r.images} images gave non-finite outputs (NaN/inf) "
+                 f"with protocol {r.protocol}; they count as wrong")
     if args.json:
         write_json(args.json, results, args.paper_table)
         echo(f"wrote {args.json}")

@@ -31,9 +31,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", type=int)
     p.add_argument("--width-mult", type=float)
     p.add_argument("--num-classes", type=int, help="must equal the number of class folders")
-    p.add_argument("--init", help="initializer: paper, glorot, kaiming, from-a, from-checkpoint")
+    p.add_argument("--init", help="initializer: kaiming-input (default), paper, glorot, kaiming, "
+                                  "from-a, from-checkpoint")
     p.add_argument("--init-from", help="run directory or weights file for from-a/from-checkpoint")
-    p.add_argument("--init-std", type=float, help="std of the paper initializer (default 0.1)")
+    p.add_argument("--init-std", type=float,
+                   help="std of the paper initializer (default 0.01; 0.1 is the literal reading "
+                        "of the paper's 'variance 1e-2' and diverges on 0-255 inputs)")
     p.add_argument("--augment", nargs="+", metavar="NAME",
                    help=f"augmentations in order (default: {' '.join(PAPER_AUGMENTATIONS)})")
     p.add_argument("--stats", help="stats.json from `vggzoo data stats` (default DIR/stats.json)")
@@ -49,6 +52,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the run already in --out and start again")
     p.set_defaults(run=run_train)
 
     p = subparsers.add_parser("data", help="dataset tools")
@@ -76,11 +81,11 @@ def run_train(args: argparse.Namespace) -> int:
     options = {name: getattr(args, name) for name in FIELDS
                if name not in ("out", "recipe") and hasattr(args, name)}
     result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
-                   **options)
+                   overwrite=args.overwrite, **options)
     if main_process:
         print_table(f"vggzoo train {result.run_dir}", ("", ""), [
             ("epochs", result.epochs), ("optimizer steps", result.steps),
-            ("best val top-1 error", f"{100 * result.best_top1_err:.2f}%"),
+            ("best val top-1 error", f"{result.best_top1_err:.2f}%"),
             ("weights", result.weights)])
     return 0
 

@@ -60,6 +60,10 @@ class Network:
 class EvalResult:
     """Top-1/top-5 error (%) of one protocol, with its cost.
 
+    Non-finite posteriors (NaN, inf) count as wrong at every k and are
+    counted in ``nonfinite``; a network whose outputs are all non-finite is
+    an error, never a result.
+
     ``seconds_per_image`` is time inside the runners (summed over processes),
     so it compares protocols and backends; ``wall_seconds`` is the whole run,
     reading and resizing included.  ``macs_per_image`` counts every network
@@ -83,6 +87,8 @@ class EvalResult:
     wall_seconds: float
     macs_per_image: float | None
     processes: int = 1
+    #: Images whose posteriors held a NaN or infinity (each counted as wrong).
+    nonfinite: int = 0
 
     @property
     def gflops_per_image(self) -> float | None:
@@ -253,13 +259,20 @@ def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
             else:
                 macs += sum(total_macs(meter.inputs.get(p, {}), net.macs) for p in parts)
         c = counts[protocol.name]
-        summed = shard.sum_ints([c.images, *(c.correct[k] for k in TOP_K),
+        summed = shard.sum_ints([c.images, c.nonfinite, *(c.correct[k] for k in TOP_K),
                                  -1 if macs is None else macs])
         seconds = shard.sum_floats([seconds])[0]
-        total = ErrorCounts(summed[0], dict(zip(TOP_K, summed[1:-1])))
+        total = ErrorCounts(summed[0], dict(zip(TOP_K, summed[2:-1])), summed[1])
         if total.images == 0:
             raise VggzooError(f"no image could be read ({len(all_skipped)} skipped, e.g. "
                               f"{all_skipped[0].path}: {all_skipped[0].reason}); check the data")
+        if total.nonfinite == total.images:
+            labels = ", ".join(n.weights or n.label for n in networks)
+            raise VggzooError(f"every one of the {total.images} images gave non-finite outputs "
+                              f"(NaN or inf) with protocol {protocol.name!r}: the network is "
+                              f"broken, not accurate ({labels} on {networks[0].runner.name}); "
+                              f"check for a diverged training run or a corrupted weights or "
+                              f"exported file")
         results.append(EvalResult(
             protocol=protocol.name, models=[n.label for n in networks],
             configs=[n.config for n in networks], weights=[n.weights for n in networks],
@@ -269,7 +282,7 @@ def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
             top1_err=total.error(1), top5_err=total.error(5), skipped=all_skipped,
             seconds_per_image=seconds / total.images, wall_seconds=wall,
             macs_per_image=None if macs is None else summed[-1] / total.images,
-            processes=shard.world_size))
+            processes=shard.world_size, nonfinite=total.nonfinite))
     return results
 
 

@@ -40,10 +40,10 @@ class TrainConfig:
     width_mult: float = 1.0
     #: Default: the number of class folders; a different value is an error.
     num_classes: int | None = None
-    init: str = "paper"
+    init: str = "kaiming-input"
     init_from: str | None = None
-    #: std of the ``paper`` initializer (0.1: the paper's "variance 1e-2").
-    init_std: float = 0.1
+    #: std of the ``paper`` initializer (None: 0.01; 0.1 is the literal "variance 1e-2").
+    init_std: float | None = None
     augment: list[str] = field(default_factory=lambda: list(PAPER_AUGMENTATIONS))
     #: stats.json from ``vggzoo data stats``; default DATA/stats.json, else ImageNet's.
     stats: str | None = None
