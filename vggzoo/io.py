@@ -31,14 +31,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"cannot write {target}: directory {directory} is not writable")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-    finally:
-        os.close(fd)
+    os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
+            # After the body: some writers (safetensors) re-create the file.
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         _fsync_dir(directory)
