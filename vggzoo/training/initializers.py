@@ -102,16 +102,30 @@ def init_kaiming_input(model: nn.Module, *, batch: torch.Tensor | None = None,
 
     >>> init_kaiming_input(model, batch=images)   # images: (N, 3, 224, 224)
     """
-    layers = _weight_layers(model)
+    for layer in _weight_layers(model):
+        nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
+        nn.init.zeros_(layer.bias)
+    spread_input_scale(model, input_rms(batch))
+
+
+def input_rms(batch: torch.Tensor | None) -> float:
+    """RMS of a batch of network inputs (:data:`PIXEL_RMS_255` without one)."""
     rms = PIXEL_RMS_255 if batch is None else float(batch.double().pow(2).mean().sqrt())
     if not math.isfinite(rms) or rms <= 0:
-        raise ConfigError(f"the training batch has RMS {rms}: kaiming-input cannot scale the "
+        raise ConfigError(f"the training batch has RMS {rms}: the initializer cannot scale the "
                           f"network to it; check the data and --stats")
+    return rms
+
+
+@torch.no_grad()
+def spread_input_scale(model: nn.Module, rms: float) -> None:
+    """Divide ``rms`` out of the network evenly: every weight layer times
+    ``rms ** (-1 / layers)``.  For initializers whose layers assume unit-scale
+    inputs; plugins (LSUV) use it too."""
+    layers = _weight_layers(model)
     factor = rms ** (-1 / len(layers))
     for layer in layers:
-        nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
         layer.weight.mul_(factor)
-        nn.init.zeros_(layer.bias)
 
 
 def checkpoint_state(checkpoint: str | os.PathLike | None, initializer: str) -> dict[str, torch.Tensor]:
