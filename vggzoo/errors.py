@@ -45,3 +45,7 @@ class DataError(VggzooError, ValueError):
 
 class ConfigError(VggzooError, ValueError):
     """A training configuration that contradicts itself or its recipe."""
+
+
+class OutputError(VggzooError, OSError):
+    """An output path that cannot be written: checked before the work starts."""

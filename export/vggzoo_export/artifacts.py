@@ -17,18 +17,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from vggzoo import io
+from vggzoo.errors import OutputError
+
 from .errors import ExportError
 
 
-def check_writable(target: Path) -> None:
-    """Raise :class:`ExportError` when ``target``'s folder cannot take a new file."""
-    directory = target.parent
-    if not directory.is_dir():
-        raise ExportError(f"cannot write {target}: folder {directory} does not exist; "
-                          f"create it or pass another -o/--output")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write {target}: folder {directory} is not writable; "
-                          f"pass an -o/--output in a folder you can write")
+def check_writable(target: Path, file_name: str | None = None) -> None:
+    """Raise :class:`ExportError` when ``target`` cannot be written (missing
+    or read-only folder, or ``target`` is a folder)."""
+    try:
+        io.check_writable(target, "-o/--output", file_name)
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -46,7 +47,14 @@ def staged_artifact(target: str | os.PathLike, companions: tuple[str, ...] = ())
     check_writable(target)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
-        yield stage
+        try:
+            yield stage
+        except Exception as exc:
+            reason = io.write_failure(exc)
+            if reason is None:
+                raise
+            raise ExportError(f"cannot write {target}: {reason}; free space on that disk or "
+                              f"pass an -o/--output on another one") from exc
         if not (stage / target.name).is_file():
             raise ExportError(f"internal error: {target.name} was not produced")
         produced = [name for name in companions if (stage / name).exists()]

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import VggzooError
+from ..io import check_writable
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -80,6 +81,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.tables import PAPER_TABLES, markdown, write_json
     from .output import echo
 
+    if args.json:
+        check_writable(args.json, "--json")  # before the evaluation, not after it
     options = _runner_options(args)
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale

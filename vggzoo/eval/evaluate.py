@@ -207,6 +207,7 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
     if not networks:
         raise VggzooError("nothing to evaluate: give at least one network (model and weights)")
     chosen = resolve_protocols(protocols, combination_weights)
+    _check_fusable(networks)
     for net in networks:
         net.scales = resolve_scales(scales, net.train_scale, multi_scale=multi_scale,
                                     source=net.weights or net.label)
@@ -233,6 +234,18 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
             advance(read + len(skipped))
     return _results(chosen, networks, counts, meters, skipped, shard, flip,
                     time.perf_counter() - start)
+
+
+def _check_fusable(networks: Sequence[Network]) -> None:
+    """Fused networks average their posteriors class by class: they must
+    predict the same number of classes."""
+    first = networks[0]
+    for other in networks[1:]:
+        if other.runner.num_classes != first.runner.num_classes:
+            raise VggzooError(
+                f"cannot fuse {other.weights or other.label} ({other.runner.num_classes} classes) "
+                f"with {first.weights or first.label} ({first.runner.num_classes} classes): fused "
+                f"networks must predict the same classes; fuse networks trained on the same data")
 
 
 def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
