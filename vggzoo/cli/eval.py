@@ -117,6 +117,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if rank != 0:
         return 0
     print(markdown(results, args.paper_table))
+    for note in dict.fromkeys(note for r in results for note in r.notes):
+        echo(f"note: {note}")
     skipped = {s.path: s.reason for r in results for s in r.skipped}
     if skipped:
         echo(f"skipped {len(skipped)} unreadable image(s):")
