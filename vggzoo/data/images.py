@@ -169,9 +169,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
         return image.copy()
     if mode.startswith("I;16") or mode == "I" or mode == "F":
         return Image.fromarray(_to_uint8(np.asarray(image), mode), "L").convert("RGB")
-    if mode == "P" and "transparency" in image.info or mode in ("PA", "RGBa", "La"):
-        image = image.convert("RGBA")
-        mode = "RGBA"
+    if mode == "La":  # premultiplied grey: Pillow converts it to LA only
+        image, mode = image.convert("LA"), "LA"
+    if mode == "P" and "transparency" in image.info or mode in ("PA", "RGBa"):
+        image, mode = image.convert("RGBA"), "RGBA"
     if mode in ("RGBA", "LA"):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
