@@ -50,3 +50,7 @@ class ConfigError(VggzooError, ValueError):
 class DivergedError(VggzooError, RuntimeError):
     """Training produced a non-finite loss, gradient or validation output; the
     run stops at once and its files keep the last finite state."""
+
+
+class OutputError(VggzooError, OSError):
+    """An output path that cannot be written: checked before the work starts."""

@@ -11,6 +11,7 @@ knows no writer is alive (e.g. it holds the run directory's lock).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -41,9 +42,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         _fsync_dir(directory)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        raise
+        reason = write_failure(exc)
+        if reason is None:
+            raise
+        from .errors import OutputError
+
+        raise OutputError(f"cannot write {target}: {reason}; free space on that disk or "
+                          f"write somewhere else") from exc
 
 
 TEMP_SUFFIX = ".tmp"
@@ -80,3 +87,66 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def check_writable(target: str | os.PathLike, option: str = "the output",
+                   file_name: str | None = None) -> Path:
+    """Raise :class:`~vggzoo.errors.OutputError` unless a file can be written
+    at ``target`` (its folder exists and is writable, and it is not a folder).
+
+    Called before long work starts, so a bad ``-o``/``--json`` costs nothing.
+    """
+    from .errors import OutputError
+
+    target = Path(target)
+    directory = target.parent
+    if target.is_dir():
+        raise OutputError(f"{option} {target} is a folder; name a file in it, e.g. "
+                          f"{option.split('/')[0]} {target / (file_name or 'FILE')}")
+    if not directory.is_dir():
+        raise OutputError(f"cannot write {target}: folder {directory} does not exist; create it "
+                          f"or pass another {option}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {target}: folder {directory} is not writable; pass "
+                          f"another {option} in a folder you can write")
+    return target
+
+
+def check_writable_dir(path: str | os.PathLike, option: str = "the output folder") -> Path:
+    """Raise :class:`~vggzoo.errors.OutputError` unless ``path`` is a writable
+    folder or can be created (its nearest existing parent is writable)."""
+    from .errors import OutputError
+
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{option} {path}: {existing} is a file, not a folder; pass another "
+                          f"{option}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {path}: {existing} is not writable; pass another {option} "
+                          f"in a folder you can write")
+    return path
+
+
+#: errno values of a write that failed for lack of room (disk, quota, file size limit).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+#: What torch's file writer (``torch.save``) says when a write fails.
+TORCH_WRITE_FAILURES = ("PytorchStreamWriter failed", "file write failed", "unexpected pos")
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Why a write ran out of room (a full disk, a quota, a file size limit),
+    looking through wrapped errors; ``None`` for any other error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            return f"{exc.strerror} (errno {exc.errno})"
+        if isinstance(exc, RuntimeError) and any(m in str(exc) for m in TORCH_WRITE_FAILURES):
+            reason = str(exc).strip().splitlines()[0].split("] . ", 1)[-1]
+            return (f"torch's writer stopped ({reason}): the disk is probably full or the file "
+                    f"too large for it")
+        exc = exc.__cause__ or exc.__context__
+    return None

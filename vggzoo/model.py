@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .configs import HEAD_KERNEL, HIDDEN_WIDTH, LRN, MIN_INPUT_SIZE, M, LayerSpec
-from .errors import InputSizeError
+from .errors import InputSizeError, OptionError
 
 #: Indices of the weight layers in ``classifier`` (torchvision's layout).
 HEAD_LAYERS = (0, 3, 6)
@@ -82,10 +82,13 @@ class VGG(nn.Module):
                  num_classes: int = 1000, fully_conv: bool = False, width_mult: float = 1.0,
                  dropout: float = 0.5, in_chans: int = 3) -> None:
         super().__init__()
-        if width_mult <= 0:
-            raise ValueError(f"width_mult must be > 0, got {width_mult}")
+        if not width_mult > 0 or width_mult == float("inf"):
+            raise OptionError(f"width multiplier {width_mult} is not allowed: it scales every "
+                              f"layer width and must be a positive number (1.0 for the paper's "
+                              f"widths, e.g. 0.0625 for quick tests); pass --width-mult 1.0")
         if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+            raise OptionError(f"{num_classes} classes is not allowed: the network needs at least "
+                              f"one class; pass --num-classes N with N >= 1 (1000 for ImageNet)")
         self.fully_conv = fully_conv
         self.num_classes = num_classes
         self.width_mult = width_mult

@@ -1,8 +1,9 @@
 """The plugin manager: finds plugins, runs their hooks, fills the registries.
 
 Loading is lazy (first registry use) and forgiving: a plugin that fails to
-import, uses a misspelled hook (``check_pending``) or raises while
-registering is skipped with a :class:`VggzooPluginWarning` naming its
+import, calls ``sys.exit()`` (or raises any ``BaseException`` but
+``KeyboardInterrupt``) while importing or registering, uses a misspelled hook
+(``check_pending``) or raises while registering is skipped with a :class:`VggzooPluginWarning` naming its
 distribution and entry point; nothing it registered stays, and ``vggzoo
 plugins`` lists it as failed with the error.  Set
 ``VGGZOO_DISABLE_PLUGIN_AUTOLOAD=1`` to load only vggzoo's own plugins.
@@ -101,12 +102,20 @@ def _load_entry_point(ep: metadata.EntryPoint) -> None:
         return
     try:
         plugin = ep.load()
-    except Exception as exc:  # any import-time error must not break vggzoo
-        record.error = f"{type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # any import-time error, sys.exit() too, must not break vggzoo
+        record.error = _error_text(exc)
         _records[record.name] = record
         _warn(record)
         return
     _add(plugin, record, strict=False)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _describe(record: PluginRecord) -> str:
@@ -137,9 +146,11 @@ def _add(plugin: Any, record: PluginRecord, *, strict: bool) -> None:
                     continue
                 register = _register_callback(registry, record)
                 impl.function(**{arg: register for arg in impl.argnames})
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         _forget(record.name, plugin)
-        record.error = f"{type(exc).__name__}: {exc}"
+        record.error = _error_text(exc)
         record.registered = {}
         if strict:
             del _records[record.name]

@@ -49,10 +49,16 @@ def to_input(pre: Preprocessing, *, scale: int | None = None) -> v2.Compose:
     ``scale`` rescales isotropically so the shortest side equals it (the
     paper's test scale Q); ``None`` keeps the image's own size.
 
+    The resize (bilinear, antialiased) runs on float pixels, after the uint8
+    image is converted, not on uint8 pixels rounded back to integers: this is
+    the one resize semantics of vggzoo's test protocols, shared by ``vggzoo
+    eval``, training's validation and the exported dense-protocol graph
+    (whose posteriors therefore equal evaluation's).
+
     >>> t = to_input(PAPER, scale=256)
     """
-    steps: list = [v2.ToImage()]
+    steps: list = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     if scale is not None:
         steps.append(v2.Resize(scale, antialias=True))
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(pre.mean), list(pre.std))]
+    steps.append(v2.Normalize(list(pre.mean), list(pre.std)))
     return v2.Compose(steps)

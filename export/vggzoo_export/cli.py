@@ -1,8 +1,10 @@
 """The ``vggzoo-export`` command line.
 
 ``vggzoo-export MODEL [options]`` exports; ``vggzoo-export bench FILE``
-benchmarks; ``vggzoo-export demo`` is ``make demo``'s export half.  Errors
-vggzoo raises on purpose print as one line without a traceback.
+benchmarks; ``vggzoo-export demo`` is ``make demo``'s export half.  User
+errors (bad options, an output that cannot be written, a full disk) print as
+one line without a traceback, exit code 2; ``--debug`` or ``VGGZOO_DEBUG=1``
+shows the traceback (:mod:`vggzoo.cli.errors`, shared with ``vggzoo``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from vggzoo import io
+from vggzoo.cli.errors import add_debug_argument, debug_enabled, run_command
 from vggzoo.errors import VggzooError
 
+from .artifacts import check_writable
 from .parity import parse_size
 
 SUBCOMMANDS = ("bench", "demo")
@@ -139,6 +144,11 @@ def run_serving_export(args: argparse.Namespace) -> int:
 
         profiles_from_args(args)  # bad profile options fail before anything is exported
         import_tensorrt()  # fails at once, naming the package and the install command
+    planned = _onnx_model_name(Path(args.onnx)) if args.onnx else vggzoo_name(args.model)
+    if args.trt:
+        check_writable(Path(args.output or planned + ".plan"))
+    if args.triton:
+        io.check_writable_dir(args.triton, "--triton")
     if args.onnx:
         onnx_path = Path(args.onnx)
         name = _onnx_model_name(onnx_path)
@@ -182,13 +192,18 @@ def export_model(args: argparse.Namespace, output: Path | None = None):
     if args.protocol and (args.format != "onnx" or args.batch is not None):
         raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
                           "doubles the batch inside the graph); drop --batch / --format")
+    default = vggzoo_name(args.model) + entry.info.get("suffix", "")
+    planned = output or args.output or Path(default)
+    check_writable(planned, default)  # before the model is built or anything exported
+    if args.protocol:
+        check_writable(protocol_path(planned))
     model = vggzoo.create(args.model, weights=args.weights, num_classes=args.num_classes,
                           width_mult=args.width_mult)
     if args.weights is None:
         get_console(stderr=True).print(
             f"[bold red]WARNING[/]: no --weights given: exporting {model.pretrained_cfg['name']} "
             f"with RANDOM weights (fine for benchmarks, useless for predictions)", highlight=False)
-    output = output or args.output or Path(model.pretrained_cfg["name"] + entry.info.get("suffix", ""))
+    output = planned
     options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
                                  "exporter": args.exporter, "sizes": args.sizes}.items()
                if v is not None}
@@ -228,6 +243,8 @@ def protocol_path(network: Path) -> Path:
 def run_bench(args: argparse.Namespace) -> int:
     from .bench import benchmark_files, print_rows, random_cases, write_json
 
+    if args.json:
+        io.check_writable(args.json, "--json")
     rows = benchmark_files(args.files, random_cases(args.sizes, args.batch), compare=args.compare,
                            providers=args.providers, warmup=args.warmup, repeat=args.repeat)
     names = ", ".join(str(f) for f in args.files)
@@ -240,6 +257,7 @@ def run_bench(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import run
 
+    io.check_writable_dir(args.output_dir, "--output-dir")
     run(args.model, weights=args.weights, scales=args.scales, output_dir=args.output_dir,
         repeat=args.repeat)
     return 0
@@ -251,17 +269,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "export"
     if command == "bench":
-        args, run = bench_parser().parse_args(argv[1:]), run_bench
+        parser, argv, run = bench_parser(), argv[1:], run_bench
     elif command == "demo":
-        args, run = demo_parser().parse_args(argv[1:]), run_demo
+        parser, argv, run = demo_parser(), argv[1:], run_demo
     else:
-        args, run = export_parser().parse_args(argv), run_export
-    try:
+        parser, run = export_parser(), run_export
+    add_debug_argument(parser)
+    args = parser.parse_args(argv)
+
+    def work() -> int:
         ensure_registered()
         return run(args)
-    except (VggzooError, FileNotFoundError, PermissionError) as exc:
-        print(f"vggzoo-export {command}: error: {exc}", file=sys.stderr)
-        return 2
+
+    return run_command(f"vggzoo-export {command}", work, debug=debug_enabled(args))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import VggzooError
+from ..io import check_writable
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -80,6 +81,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.tables import PAPER_TABLES, markdown, write_json
     from .output import echo
 
+    if args.json:
+        check_writable(args.json, "--json")  # before the evaluation, not after it
     options = _runner_options(args)
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
@@ -114,6 +117,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if rank != 0:
         return 0
     print(markdown(results, args.paper_table))
+    for note in dict.fromkeys(note for r in results for note in r.notes):
+        echo(f"note: {note}")
     skipped = {s.path: s.reason for r in results for s in r.skipped}
     if skipped:
         echo(f"skipped {len(skipped)} unreadable image(s):")

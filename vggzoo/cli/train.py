@@ -7,6 +7,7 @@ import logging
 import os
 
 from ..data.transforms import PAPER_AUGMENTATIONS
+from ..io import check_writable, check_writable_dir
 from .output import echo, print_table
 
 
@@ -74,6 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..training import train
     from ..training.config import FIELDS
 
+    check_writable_dir(args.out, "--out")  # before data is read or a model built
     main_process = int(os.environ.get("RANK", 0)) == 0  # under torchrun, rank 0 reports
     logging.basicConfig(level=logging.INFO if main_process else logging.WARNING,
                         format="%(message)s")
@@ -93,8 +95,11 @@ def run_train(args: argparse.Namespace) -> int:
 def run_stats(args: argparse.Namespace) -> int:
     from ..data.stats import STATS_FILE, compute_stats
 
+    out = args.out or os.path.join(args.dir, STATS_FILE)
+    if args.out or os.path.isdir(args.dir):  # a missing DIR is reported by compute_stats
+        check_writable(out, "--out")
     stats = compute_stats(args.dir, max_images=args.max_images)
-    path = stats.save(args.out or os.path.join(args.dir, STATS_FILE))
+    path = stats.save(out)
     d = stats.as_dict()
     print_table(f"RGB statistics of {args.dir}/train ({stats.images} images)", ("", ""), [
         ("mean RGB (0-255)", d["mean_rgb_255"]),
@@ -107,6 +112,8 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_plot(args: argparse.Namespace) -> int:
     from ..training.plot import plot_run
 
+    if args.out:
+        check_writable_dir(args.out, "--out")
     for path in plot_run(args.run_dir, args.out):
         echo(f"wrote {path}")
     return 0

@@ -50,6 +50,8 @@ class Network:
     train_scale: TrainScale | None = None
     scales: list[int] = field(default_factory=list)
     macs: MacsPerInput | None = None
+    #: Why :attr:`scales` differ from the paper's rule (clamped to the minimum input).
+    scale_note: str | None = None
 
     @property
     def label(self) -> str:
@@ -89,6 +91,8 @@ class EvalResult:
     processes: int = 1
     #: Images whose posteriors held a NaN or infinity (each counted as wrong).
     nonfinite: int = 0
+    #: What the output must say about how the result was obtained (clamped scales).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def gflops_per_image(self) -> float | None:
@@ -213,9 +217,13 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
     if not networks:
         raise VggzooError("nothing to evaluate: give at least one network (model and weights)")
     chosen = resolve_protocols(protocols, combination_weights)
+    _check_fusable(networks)
     for net in networks:
+        smallest = net.runner.min_input_size
         net.scales = resolve_scales(scales, net.train_scale, multi_scale=multi_scale,
-                                    source=net.weights or net.label)
+                                    source=net.weights or net.label, min_scale=smallest)
+        net.scale_note = (net.train_scale.clamp_note(multi_scale=multi_scale, min_scale=smallest)
+                          if scales is None and net.train_scale is not None else None)
     images = data if isinstance(data, ImageSet) else find_images(data)
     for net in networks:
         if len(images.classes) > net.runner.num_classes:
@@ -239,6 +247,18 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
             advance(read + len(skipped))
     return _results(chosen, networks, counts, meters, skipped, shard, flip,
                     time.perf_counter() - start)
+
+
+def _check_fusable(networks: Sequence[Network]) -> None:
+    """Fused networks average their posteriors class by class: they must
+    predict the same number of classes."""
+    first = networks[0]
+    for other in networks[1:]:
+        if other.runner.num_classes != first.runner.num_classes:
+            raise VggzooError(
+                f"cannot fuse {other.weights or other.label} ({other.runner.num_classes} classes) "
+                f"with {first.weights or first.label} ({first.runner.num_classes} classes): fused "
+                f"networks must predict the same classes; fuse networks trained on the same data")
 
 
 def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
@@ -282,7 +302,8 @@ def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
             top1_err=total.error(1), top5_err=total.error(5), skipped=all_skipped,
             seconds_per_image=seconds / total.images, wall_seconds=wall,
             macs_per_image=None if macs is None else summed[-1] / total.images,
-            processes=shard.world_size, nonfinite=total.nonfinite))
+            processes=shard.world_size, nonfinite=total.nonfinite,
+            notes=list(dict.fromkeys(n.scale_note for n in networks if n.scale_note))))
     return results
 
 

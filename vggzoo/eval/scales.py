@@ -5,6 +5,10 @@ way the paper does (Sect. 4.1-4.2).
 * jittered S in [Smin, Smax]: single-scale Q = (Smin+Smax)/2;
   multi-scale Q = {Smin, (Smin+Smax)/2, Smax}.
 
+Derived scales below the network's smallest input (224) are raised to it
+(S = 224 multi-scale: Q = 224, 256), and the result says so
+(:meth:`TrainScale.clamp_note`); explicit scales are used as given.
+
 The training scale travels with the weights as ``.safetensors`` metadata
 (key ``"train_scale"``: ``"256"`` or ``"256:512"``), written by training.
 
@@ -51,13 +55,30 @@ class TrainScale:
     def jittered(self) -> bool:
         return self.smax != self.smin
 
-    def test_scales(self, *, multi_scale: bool) -> list[int]:
-        """The paper's test scales for a model trained at this scale."""
+    def test_scales(self, *, multi_scale: bool, min_scale: int | None = None) -> list[int]:
+        """The paper's test scales for a model trained at this scale; with
+        ``min_scale`` (the network's smallest input, 224), scales below it are
+        raised to it and repeats dropped: S = 224 gives Q = 224, 256, not 192."""
         if self.jittered:
             middle = (self.smin + self.smax) // 2
-            return [self.smin, middle, self.smax] if multi_scale else [middle]
-        s = self.smin
-        return [s - FIXED_SCALE_STEP, s, s + FIXED_SCALE_STEP] if multi_scale else [s]
+            scales = [self.smin, middle, self.smax] if multi_scale else [middle]
+        else:
+            s = self.smin
+            scales = [s - FIXED_SCALE_STEP, s, s + FIXED_SCALE_STEP] if multi_scale else [s]
+        if min_scale is None:
+            return scales
+        return list(dict.fromkeys(max(q, min_scale) for q in scales))
+
+    def clamp_note(self, *, multi_scale: bool, min_scale: int) -> str | None:
+        """What :meth:`test_scales` changed to respect ``min_scale``, for the
+        output; ``None`` when nothing was clamped."""
+        low = [q for q in self.test_scales(multi_scale=multi_scale) if q < min_scale]
+        if not low:
+            return None
+        used = self.test_scales(multi_scale=multi_scale, min_scale=min_scale)
+        return (f"training scale S={self} gives test scale(s) Q={','.join(map(str, low))}, below "
+                f"the network's smallest input {min_scale}: clamped to {min_scale}, so Q="
+                f"{','.join(map(str, used))}")
 
     def __str__(self) -> str:
         """As the paper's tables write it: ``256`` or ``[256;512]``."""
@@ -77,8 +98,10 @@ def parse_scales(text: str) -> list[int]:
 
 
 def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale | None,
-                   *, multi_scale: bool, source: str = "the weights") -> list[int]:
-    """Explicit ``scales`` win; else derive them from ``train_scale``."""
+                   *, multi_scale: bool, source: str = "the weights",
+                   min_scale: int | None = None) -> list[int]:
+    """Explicit ``scales`` win (as given); else derive them from
+    ``train_scale``, raised to at least ``min_scale``."""
     if scales is not None:
         return parse_scales(scales) if isinstance(scales, str) else [int(q) for q in scales]
     if train_scale is None:
@@ -87,4 +110,4 @@ def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale
                          f"the training scale, e.g. --train-scale 256 or 256:512")
     if not isinstance(train_scale, TrainScale):
         train_scale = TrainScale.parse(train_scale)
-    return train_scale.test_scales(multi_scale=multi_scale)
+    return train_scale.test_scales(multi_scale=multi_scale, min_scale=min_scale)

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..io import remove_stale_temps
+from ..io import check_writable_dir, remove_stale_temps
 from .checkpoint import BEST, LAST, RUN_WEIGHTS
 
 CONFIG_FILE = "config.json"
@@ -55,20 +55,10 @@ def prepare_new_run(run_dir: Path, *, overwrite: bool) -> None:
         path.unlink()
 
 
-def check_writable(run_dir: Path) -> None:
-    """Create ``run_dir`` (and its checkpoint folder) or say why it cannot be."""
-    try:
-        (run_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"--out {run_dir} is a file, not a directory; choose a directory "
-                          f"for the run") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot create the run directory {run_dir}: {exc.strerror}; choose "
-                          f"a writable --out") from None
-    for folder in (run_dir, run_dir / CHECKPOINT_DIR):
-        if not os.access(folder, os.W_OK):
-            raise ConfigError(f"the run directory {folder} is not writable; choose a writable "
-                              f"--out or fix its permissions")
+def make_run_dir(run_dir: Path) -> None:
+    """Create ``run_dir`` and its checkpoint folder, or say why it cannot be."""
+    check_writable_dir(run_dir, "--out")
+    (run_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
 
 
 class RunLock:

@@ -47,7 +47,7 @@ from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, sa
                          set_rng_state)
 from .config import FIELDS, TrainConfig, read_config_file, resolve_config
 from .plot import read_metrics
-from .rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, RunLock, check_writable,
+from .rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, RunLock, make_run_dir,
                      prepare_new_run)
 
 log = logging.getLogger("vggzoo.train")
@@ -339,7 +339,7 @@ class Trainer:
     def _fit(self) -> TrainResult:
         if not self.world.is_main:
             return self._fit_locked()
-        check_writable(self.run_dir)
+        make_run_dir(self.run_dir)
         with RunLock(self.run_dir):
             if not self.resume:
                 prepare_new_run(self.run_dir, overwrite=self.overwrite)
