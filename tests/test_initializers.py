@@ -41,10 +41,11 @@ def test_paper_init_literal_variance_1e2_is_reachable():
     assert weights.var().item() == pytest.approx(1e-2, rel=0.02)  # std 0.1
 
 
-def test_kaiming_input_gives_unit_scale_logits_on_0_255_inputs():
+def test_kaiming_input_gives_unit_scale_features_on_0_255_inputs():
     """The default initializer: He init with the input's RMS divided out
-    evenly, so mean-subtracted 0-255 pixels give logits of order 1 (the
-    paper's literal std 0.1 gives hundreds, which is what diverged)."""
+    evenly, so mean-subtracted 0-255 pixels give unit-scale features, and a
+    zero last layer (the paper's literal std 0.1 gives logits in the
+    hundreds, which is what diverged)."""
     torch.manual_seed(0)
     batch = torch.rand(8, 3, 224, 224) * 255 - 120  # mean-subtracted 0-255 pixels
     model = _init("kaiming-input", vggzoo.create("vgg11", num_classes=10, width_mult=0.125),
@@ -57,10 +58,13 @@ def test_kaiming_input_gives_unit_scale_logits_on_0_255_inputs():
                                              rel=0.05)
     with torch.no_grad():
         logits = model(batch)
-    assert torch.isfinite(logits).all() and 0.05 < logits.std().item() < 20
+        features = model.classifier[:5](torch.flatten(model.features(batch), 1))  # fc7 + ReLU
+    assert torch.equal(logits, torch.zeros_like(logits))  # uniform posteriors at the start
+    assert torch.all(model.classifier[6].weight == 0)
+    assert torch.isfinite(features).all() and 0.1 < features.pow(2).mean().sqrt().item() < 20
     literal = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.125), std=0.1)
     with torch.no_grad():
-        assert literal.eval()(batch).abs().max() > 100 * logits.abs().max()
+        assert literal.eval()(batch).abs().max() > 100
     assert INITIALIZERS.get("kaiming-input").info["needs_batch"] is True
     assert vggzoo.training.resolve_config(model="vgg11", data="d", out="r").init == "kaiming-input"
 

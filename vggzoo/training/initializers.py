@@ -7,8 +7,9 @@ all (``checkpoint``: a weights file or run directory, ``std``).
 * ``kaiming-input`` (the default): He normal weights (fan-in, ReLU gain),
   biases 0, with the scale of the input (the RMS of a batch of training
   inputs, ~60 for mean-subtracted 0-255 pixels) divided out evenly over all
-  weight layers, so the logits start at unit scale.  Plain VGG-A at width
-  1/8 learns the digits with it (the paper's Gaussian does not, see below).
+  weight layers, so activations stay at unit scale, and the last layer
+  zero (uniform posteriors at the start).  Plain VGG-A at width 1/8 learns
+  the digits with it (the paper's Gaussian does not, see below).
 * ``paper``: weights ~ N(0, std^2), biases 0, default std 0.01: the Caffe
   reproductions' (and torchvision's) reading of the paper's "zero mean and
   10^-2 variance".  The literal reading, std 0.1 (``--init-std 0.1``), sends
@@ -93,19 +94,24 @@ def init_kaiming_input(model: nn.Module, *, batch: torch.Tensor | None = None,
 
     A ReLU network with zero biases is positively homogeneous, so this is the
     function He initialisation gives on unit-scale inputs, with the input's
-    scale (~60 for mean-subtracted 0-255 pixels) divided out: the logits
-    start at unit scale instead of ~60x too large (the literal paper init
-    gives hundreds and NaN).  Spreading the factor evenly, rather than putting
-    it all in the first layer, keeps every layer's relative gradient step the
-    same size: a first conv scaled by 1/60 alone gets steps ~10^4 times too
-    large for its weights and diverges at lr 1e-2 (measured on the digits).
+    scale (~60 for mean-subtracted 0-255 pixels) divided out: activations
+    end at unit scale instead of ~60x too large (the literal paper init
+    gives logits in the hundreds, then NaN).  Spreading the factor evenly,
+    rather than putting it all in the first layer, keeps every layer's
+    relative gradient step the same size: a first conv scaled by 1/60 alone
+    gets steps ~10^4 times too large for its weights and diverges at lr 1e-2
+    (measured on the digits).  The last layer starts at zero (uniform
+    posteriors, loss ln K), which ended the initial plateau of plain VGG-A on
+    the digits: 71% after one epoch instead of chance (measured, width 1/8).
 
     >>> init_kaiming_input(model, batch=images)   # images: (N, 3, 224, 224)
     """
-    for layer in _weight_layers(model):
+    layers = _weight_layers(model)
+    for layer in layers:
         nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
         nn.init.zeros_(layer.bias)
     spread_input_scale(model, input_rms(batch))
+    nn.init.zeros_(layers[-1].weight)  # the classifier starts at uniform posteriors
 
 
 def input_rms(batch: torch.Tensor | None) -> float:
@@ -192,7 +198,7 @@ def init_from_checkpoint(model: nn.Module, *, checkpoint: str | os.PathLike | No
 def vggzoo_register_initializers(register: Register) -> None:
     register("kaiming-input", init_kaiming_input, needs_batch=True,
              description="He normal (fan-in) weights with the input's RMS divided out evenly "
-                         "over the layers, zero biases (default)")
+                         "over the layers, zero last layer and biases (default)")
     register("paper", init_paper,
              description="N(0, 0.01^2) weights (paper's 'variance 1e-2' as Caffe reads it; "
                          "--init-std 0.1 for the literal reading), zero biases")
