@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "vggzoo.eval.protocols",
     "vggzoo.data.transforms",
     "vggzoo.training.initializers",
+    "vggzoo.pretrained",
 )
 
 
