@@ -20,6 +20,8 @@ from .weights import WeightsFacts, load_into, read_facts, read_state_dict
 
 WeightsArg = str | os.PathLike | Mapping[str, torch.Tensor] | None
 DEFAULT_INPUT_SIZE = (3, 224, 224)
+#: Channels of the first conv at width 1 (conv1_1 of every VGG layout).
+FIRST_WIDTH = 64
 
 
 def list_models(pattern: str | Sequence[str] = "*", *, exclude: str | Sequence[str] = (),
@@ -88,7 +90,7 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
         weights = _torchvision_name(entry)
     state, facts = _read_weights(weights)
     facts.agree("model", entry.name)
-    width_mult = facts.agree("width_mult", width_mult, 1.0)
+    width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
     in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
     if facts.num_classes is not None or num_classes is None:
         num_classes = facts.agree("num_classes", num_classes, _head_classes(state) or 1000)
@@ -143,6 +145,13 @@ def _head_classes(state: Mapping[str, torch.Tensor] | None) -> int | None:
     heads = [int(k.split(".")[1]) for k in state
              if k.startswith("classifier.") and k.endswith(".weight") and k.split(".")[1].isdigit()]
     return int(state[f"classifier.{max(heads)}.weight"].shape[0]) if heads else None
+
+
+def _width_mult(state: Mapping[str, torch.Tensor] | None) -> float | None:
+    """Width of a bare state dict from its first conv (64 channels at width
+    1 in every VGG layout); a wrong guess fails loading with a clear error."""
+    first = state.get("features.0.weight") if state else None
+    return int(first.shape[0]) / FIRST_WIDTH if first is not None and first.dim() == 4 else None
 
 
 def _in_chans(state: Mapping[str, torch.Tensor] | None) -> int | None:

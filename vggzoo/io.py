@@ -48,3 +48,23 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def check_writable(path: str | os.PathLike, option: str = "the output") -> Path:
+    """Fail before any work when ``path`` cannot be written (a missing or
+    read-only folder, or a folder in its place): a long run must not end
+    with nowhere to put its result."""
+    from .errors import OptionError
+
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise OptionError(f"{option} {target} is a folder; pass a file name")
+    if not directory.is_dir():
+        raise OptionError(f"cannot write {option} {target}: folder {directory} does not exist; "
+                          f"create it or pass another path")
+    if not os.access(directory, os.W_OK | os.X_OK) or (target.exists()
+                                                       and not os.access(target, os.W_OK)):
+        raise OptionError(f"cannot write {option} {target}: it or its folder is not writable; "
+                          f"pass a path you can write")
+    return target

@@ -180,6 +180,7 @@ class AotiRunner(Runner):
         self.num_classes = self.metadata.num_classes
         self.preprocessing = self.metadata.preprocessing
         self.architecture = self.metadata.architecture
+        self.classes = self.metadata.classes
         self.min_input_size = self.metadata.min_input_size
         self.batch = int(self.metadata.config["batch"])
 

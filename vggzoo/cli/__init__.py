@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.plugins",
     "vggzoo.cli.demo",
     "vggzoo.cli.eval",
+    "vggzoo.cli.predict",
     "vggzoo.cli.train",
 )
 

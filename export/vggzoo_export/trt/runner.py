@@ -92,6 +92,7 @@ class TrtRunner(Runner):
         meta = ExportMetadata.from_props(self.sidecar.onnx_metadata, source=str(self.path))
         self.preprocessing, self.min_input_size = meta.preprocessing, meta.min_input_size
         self.architecture = meta.architecture
+        self.classes = meta.classes
 
     def _context(self, profile: int) -> Any:
         if profile not in self._contexts:
