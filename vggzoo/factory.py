@@ -16,7 +16,7 @@ from .configs import MIN_INPUT_SIZE
 from .errors import WeightsError
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .registry import MODELS
-from .weights import WeightsFacts, load_into, read_facts, read_state_dict
+from .weights import load_into, read_weights
 
 WeightsArg = str | os.PathLike | Mapping[str, torch.Tensor] | None
 DEFAULT_INPUT_SIZE = (3, 224, 224)
@@ -88,7 +88,7 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
         weights = f"{entry.name}.{tag}" if tag else named.default_weights(entry.name)
     if weights == "torchvision":
         weights = _torchvision_name(entry)
-    state, facts = _read_weights(weights)
+    state, facts = read_weights(weights)
     facts.agree("model", entry.name)
     width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
     in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
@@ -121,21 +121,6 @@ def _torchvision_name(entry) -> str:
         raise WeightsError(f"torchvision has no weights for {entry.name!r}; it has them "
                            f"for {', '.join(have)}")
     return f"{entry.name}.tv_in1k"
-
-
-def _read_weights(weights: WeightsArg) -> tuple[Mapping[str, torch.Tensor] | None, WeightsFacts]:
-    """Tensors and facts of any weights argument (None: no weights)."""
-    from . import pretrained as named
-
-    if weights is None:
-        return None, WeightsFacts("no weights")
-    if isinstance(weights, Mapping):
-        return weights, WeightsFacts("state dict")
-    if named.is_named(weights):
-        facts = read_facts(weights)
-        state, _ = named.load_named(str(weights))
-        return state, facts
-    return read_state_dict(weights), read_facts(weights)
 
 
 def _head_classes(state: Mapping[str, torch.Tensor] | None) -> int | None:

@@ -170,6 +170,23 @@ def read_facts(source: str | os.PathLike) -> WeightsFacts:
     return facts
 
 
+def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None
+                 ) -> tuple[dict[str, torch.Tensor] | None, WeightsFacts]:
+    """Tensors and facts of any weights argument: a file, a run directory,
+    named weights (``vgg16.tv_in1k``), a state dict, or None (no weights)."""
+    from . import pretrained
+
+    if source is None:
+        return None, WeightsFacts("no weights")
+    if isinstance(source, Mapping):
+        return dict(source), WeightsFacts("state dict")
+    if pretrained.is_named(source):
+        facts = read_facts(source)
+        state, _ = pretrained.load_named(str(source))
+        return state, facts
+    return read_state_dict(source), read_facts(source)
+
+
 def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
     """The metadata of a ``.safetensors`` weights file (empty for other files)."""
     path = Path(weights)

@@ -70,7 +70,7 @@ def _backend(args: argparse.Namespace) -> tuple[str, dict]:
 def run_predict(args: argparse.Namespace) -> int:
     from ..inference import predict
     from ..io import atomic_path, check_writable
-    from .output import echo, get_console, print_table
+    from .output import echo, print_table
 
     output = args.json or args.csv
     if output:
@@ -85,12 +85,11 @@ def run_predict(args: argparse.Namespace) -> int:
     if output:
         with atomic_path(output) as tmp:
             tmp.write_text(_json(result) if args.json else _csv(result))
-    if not output or get_console().is_terminal:
-        for item in result.predictions:
-            print_table(f"{item.path} ({item.size[0]}x{item.size[1]})",
-                        ("rank", "class", "index", "probability"),
-                        [(rank, s.name, s.index, f"{s.probability:.4f}")
-                         for rank, s in enumerate(item.top, start=1)])
+    for item in result.predictions:
+        print_table(f"{item.path} ({item.size[0]}x{item.size[1]})",
+                    ("rank", "class", "index", "probability"),
+                    [(rank, s.name, s.index, f"{s.probability:.4f}")
+                     for rank, s in enumerate(item.top, start=1)])
     names = {"weights": "", "imagenet": "; class names: ImageNet's (the weights record none)",
              "indices": "; the weights record no class names: classes are indices"}
     echo(f"{len(result.predictions)} image(s), {result.model or '?'} on {result.backend}, "
