@@ -120,6 +120,11 @@ def load_named(name: str, *, progress: bool = False) -> tuple[dict[str, torch.Te
                 f"cannot load weights {name}: {exc}. Without network access, download "
                 f"{spec.url} elsewhere and put it at {path} (or pass weights='path/to/file.pth')"
             ) from exc
+    digest = _sha256(*_file_key(path))
+    if not digest.startswith(spec.sha256.lower()):
+        raise WeightsError(f"{path} is not the file of weights {name}: its SHA-256 is "
+                           f"{digest[:16]}..., expected {spec.sha256[:16]}...; delete it and "
+                           f"put {spec.file_name} from {spec.url or spec.source} there")
     return read_state_dict(path), str(path)
 
 

@@ -124,7 +124,8 @@ def describe(model: nn.Module, **config: Any) -> ExportMetadata:
                 "num_classes": num_classes, "fully_conv": True, **config},
         preprocessing=cfg["preprocessing"], min_input_size=cfg["min_input_size"],
         num_classes=num_classes, classes=class_names(model), weights=weights,
-        weights_sha256=digest)
+        weights_sha256=digest,
+        extra={"train_scale": cfg["train_scale"]} if cfg.get("train_scale") else {})
 
 
 def class_names(model: nn.Module) -> list[str] | None:

@@ -135,6 +135,7 @@ def network_of(runner: Runner, train_scale: str | None = None) -> Network:
     """Wrap a ready runner (any backend) for evaluation."""
     cfg = getattr(getattr(runner, "model", None), "pretrained_cfg", None) or {}
     name = (runner.architecture or {}).get("name")
+    train_scale = train_scale or runner.train_scale
     return Network(runner, model=name,
                    config=MODELS.get(name).info.get("config") if name else None,
                    weights=cfg.get("weights"),

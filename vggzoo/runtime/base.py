@@ -36,6 +36,8 @@ class Runner(abc.ABC):
     architecture: dict[str, Any] | None = None
     #: Class names in label order, when the weights or exported file record them.
     classes: list[str] | None = None
+    #: Training scale S the weights record ("256", "256:512"): the default test scales.
+    train_scale: str | None = None
 
     @abc.abstractmethod
     def logits(self, batch: torch.Tensor) -> torch.Tensor:

@@ -156,4 +156,6 @@ def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
 
     facts = read_facts(merged["init_from"])
     for key in ("model", "width_mult"):
-        merged[key] = facts.agree(key, chosen.get(key), merged.get(key))
+        value = facts.agree(key, chosen.get(key), merged.get(key))
+        if value is not None:
+            merged[key] = value
