@@ -63,7 +63,7 @@ def _backend(args: argparse.Namespace) -> tuple[str, dict]:
                               f"drop --backend")
         backend = name
         if key == "aoti":
-            options["package"] = options.pop("aoti")
+            options["package"] = args.aoti
     return backend or "torch", options
 
 
