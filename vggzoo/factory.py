@@ -96,8 +96,10 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
         num_classes = facts.agree("num_classes", num_classes, _head_classes(state) or 1000)
     # else: a given count and weights that record none; load_into re-initialises
     # an fc8 of another count (with a warning), as fine-tuning wants.
+    if in_chans != 3:  # builders of plugins written before in_chans need not take it
+        kwargs["in_chans"] = in_chans
     model = entry.obj(fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
-                      dropout=dropout, in_chans=in_chans, **kwargs)
+                      dropout=dropout, **kwargs)
     preprocessing: Preprocessing = facts.preprocessing or entry.info.get("preprocessing", PAPER)
     classes = facts.classes if facts.classes and len(facts.classes) == num_classes else None
     model.pretrained_cfg = {"name": entry.name, "config": entry.info.get("config")}
