@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -131,9 +130,12 @@ class WeightsFacts:
             return default if given is None else given
         if given is None or _same(key, given, stored):
             return stored
+        hint = (f"; to fine-tune on {given} classes, load them and call "
+                f"model.reset_classifier({given}) (or train --init-from)"
+                if key == "num_classes" else "")
         raise WeightsError(f"{self.source} holds {key}={stored} but {key}={given} was asked "
                            f"for: leave {key} out to use the weights' value, or pass other "
-                           f"weights")
+                           f"weights{hint}")
 
 
 def _same(key: str, given: Any, stored: Any) -> bool:

@@ -27,7 +27,7 @@ from ..errors import VggzooError, WeightsError
 from ..preprocess import to_input
 from ..registry import EVAL_PROTOCOLS, MODELS
 from ..runtime.base import Runner, create_runner
-from .cost import MacsPerInput, macs_counter, runner_macs_counter, total_macs
+from .cost import MacsPerInput, runner_macs_counter, total_macs
 from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import Shard, current_shard
 from .metrics import TOP_K, ErrorCounts

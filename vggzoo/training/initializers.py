@@ -24,7 +24,6 @@ all (``checkpoint``: a weights file or run directory, ``std``).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
