@@ -167,3 +167,23 @@ def test_plugin_weights_load_from_the_hub_cache_by_name(monkeypatch, tmp_path, f
         assert model.pretrained_cfg["preprocessing"] == TORCHVISION
     with pytest.raises(WeightsError, match="pass pretrained=True"):
         vggzoo.create("vgg11.tv_in1k")
+
+
+def test_freeze_up_to_a_named_layer_and_head_lr_groups():
+    from vggzoo.errors import ConfigError
+    from vggzoo.training.transfer import freeze, param_groups
+
+    net = vggzoo.create("vgg16_bn", num_classes=4, width_mult=TINY_WIDTH)
+    frozen = freeze(net, "conv2_1")  # conv1_1, conv1_2, conv2_1 with their batch norms
+    assert {name.rsplit(".", 1)[0] for name in frozen} == {
+        "features.0", "features.1", "features.3", "features.4", "features.7", "features.8"}
+    assert not net.features[8].weight.requires_grad and net.features[10].weight.requires_grad
+    groups = param_groups(net, 0.01, 0.1)
+    assert [(g["name"], g["lr"]) for g in groups] == [("trunk", 0.01), ("head", 0.1)]
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(
+        p.numel() for p in net.parameters() if p.requires_grad)
+    net.train()
+    net(torch.randn(2, 3, 224, 224))
+    assert not net.features[1].training and net.features[11].training  # frozen BN stays eval
+    with pytest.raises(ConfigError, match="conv1_1, conv1_2, conv2_1, ..., conv5_3"):
+        freeze(net, "conv9_9")

@@ -76,6 +76,9 @@ def run_info(args: argparse.Namespace) -> int:
         tv = pre["torchvision_weights"]
         facts.append(("with torchvision weights",
                       f"0-1 pixels, mean {tv['mean']}, std {tv['std']} ({info.torchvision_weights})"))
+    from ..pretrained import weights_of
+
+    facts.append(("named weights", ", ".join(weights_of(info.name)) or "-"))
     print_table(f"vggzoo info {info.name}", ("", ""), facts)
     if info.paper_results:
         print_table("Reported in the paper (ILSVRC-2012 val, error %)",
