@@ -161,3 +161,14 @@ def test_init_from_weights_of_another_architecture_names_both(run, digits, tmp_p
     assert main(["train", "--init-from", str(out), "--model", "vgg13", "--data", str(digits),
                  "--out", str(tmp_path / "x"), *COMMON]) == 2
     assert "model=vgg11_bn but model=vgg13" in capsys.readouterr().err
+
+
+def test_init_from_named_weights_resolves_the_run_config():
+    from vggzoo.training import resolve_config
+
+    config = resolve_config(data="d", out="o", init_from="vgg13_bn.tv_in1k")
+    assert (config.init, config.model, config.width_mult) == ("from-checkpoint", "vgg13_bn", 1.0)
+    config = resolve_config(model="vgg16", data="d", out="o", init_from="torchvision")
+    assert config.init_from == "vgg16.tv_in1k" and config.init == "from-checkpoint"
+    with pytest.raises(WeightsError, match="model=vgg13 but model=vgg16"):
+        resolve_config(model="vgg16", data="d", out="o", init_from="vgg13.tv_in1k")

@@ -154,6 +154,10 @@ def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
         return
     from ..weights import read_facts
 
+    if merged["init_from"] == "torchvision":  # the model's torchvision ImageNet weights
+        from ..registry import MODELS
+
+        merged["init_from"] = f"{MODELS.get(merged.get('model') or 'vgg11').name}.tv_in1k"
     facts = read_facts(merged["init_from"])
     for key in ("model", "width_mult"):
         value = facts.agree(key, chosen.get(key), merged.get(key))
