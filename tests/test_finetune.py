@@ -143,6 +143,13 @@ def test_export_and_predict_name_the_digits_without_repeated_options(run, digits
     assert correct / len(images) >= MIN_TOP1_ACCURACY
 
 
+def test_demo_reads_the_run(run, capsys):
+    out, _ = run
+    assert main(["demo", "--weights", str(out), "--scale", "256"]) == 0
+    printed = capsys.readouterr().out
+    assert "vgg11_bn" in printed and "score map shape: (1, 10," in printed
+
+
 def test_init_from_a_run_directory_with_the_trunk_frozen(run, digits, tmp_path):
     out, _ = run
     second = tmp_path / "second"

@@ -173,9 +173,14 @@ def test_images_of_one_size_share_batches_and_come_back_in_order(tmp_path):
         Image.new("RGB", (w, h), (40 * i, 90, 200 - 40 * i)).save(path)
         paths.append(path)
     runner = RecordingRunner(vggzoo.create("vgg11", num_classes=4, width_mult=TINY_WIDTH))
-    result = vggzoo.predict(paths, runner=runner, scales=[256], topk=4)
+    seen = []
+    result = vggzoo.predict(paths, runner=runner, scales=[256], topk=4, chunk_size=3,
+                            progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(3, 4), (4, 4)]
     assert [p.path for p in result.predictions] == [str(p) for p in paths]
     assert [p.size for p in result.predictions] == sizes
-    # Two sizes at Q=256: one batch each, holding both images and their flips.
-    assert sorted(runner.batches) == [(4, 3, 256, 256), (4, 3, 256, 320)]
+    # Images are sorted by size before chunking: the first chunk holds both
+    # 240x300 images and one 256x256, so every batch has one size and the
+    # two images of a size share one (with their flips).
+    assert sorted(runner.batches) == [(2, 3, 256, 256), (2, 3, 256, 256), (4, 3, 256, 320)]
     assert result.class_names == "indices" and result.predictions[0].top[0].name.isdigit()
