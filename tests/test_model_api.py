@@ -187,3 +187,18 @@ def test_freeze_up_to_a_named_layer_and_head_lr_groups():
     assert not net.features[1].training and net.features[11].training  # frozen BN stays eval
     with pytest.raises(ConfigError, match="conv1_1, conv1_2, conv2_1, ..., conv5_3"):
         freeze(net, "conv9_9")
+
+
+def test_input_channels_come_from_the_weights(tmp_path):
+    from vggzoo.weights import WeightsFacts
+
+    gray = vggzoo.create("vgg11", in_chans=1, num_classes=2, width_mult=TINY_WIDTH)
+    path = vggzoo.save_weights(gray, tmp_path / "gray.safetensors", metadata=WeightsFacts(
+        "", model="vgg11", width_mult=TINY_WIDTH, num_classes=2, in_chans=1).to_metadata())
+    loaded = vggzoo.create("vgg11", weights=path).eval()
+    assert loaded.pretrained_cfg["in_chans"] == 1 and loaded.pretrained_cfg["input_size"][0] == 1
+    assert loaded(torch.randn(1, 1, 224, 224)).shape == (1, 2)
+    bare = vggzoo.create("vgg11", weights=gray.state_dict())  # shapes say 1 channel, width 1/16
+    assert bare.pretrained_cfg["in_chans"] == 1 and bare.pretrained_cfg["width_mult"] == TINY_WIDTH
+    with pytest.raises(WeightsError, match="in_chans=1 but in_chans=3"):
+        vggzoo.create("vgg11", weights=path, in_chans=3)
