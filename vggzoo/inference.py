@@ -9,8 +9,8 @@ plain data (dataclasses with ``as_dict``), ready for JSON or CSV; printing
 belongs to the CLI.
 
 >>> result = vggzoo.predict(["photos/"], weights="vgg16.tv_in1k", protocol="dense")
->>> result.predictions[0].top[0].name, result.predictions[0].top[0].probability
-('tabby', 0.62)
+>>> best = result.predictions[0].top[0]      # ClassScore(index, name, probability)
+>>> result.skipped                            # [SkippedImage(path, reason), ...]
 """
 
 from __future__ import annotations
