@@ -16,6 +16,7 @@ from .errors import (DuplicateNameError, InputSizeError, UnknownNameError, Vggzo
 from .eval import EvalResult, evaluate
 from .factory import ModelInfo, create, list_models, model_info, to_fully_conv
 from .hookspecs import hookimpl
+from .inference import PredictResult, predict
 from .model import VGG
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .training import TrainConfig, Trainer, TrainResult, train
@@ -29,7 +30,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "VGG", "EvalResult", "PAPER", "TORCHVISION", "DuplicateNameError", "InputSizeError", "ModelInfo",
     "Preprocessing", "UnknownNameError", "VggzooError", "WeightsError", "__version__",
-    "create", "evaluate", "hookimpl", "list_models", "model_info", "plugins", "save_weights",
+    "PredictResult", "create", "evaluate", "hookimpl", "list_models", "model_info", "plugins",
+    "predict", "save_weights",
     "to_fully_conv",
     "TrainConfig", "TrainResult", "Trainer", "train",
 ]

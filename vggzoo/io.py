@@ -109,6 +109,9 @@ def check_writable(target: str | os.PathLike, option: str = "the output",
     if not os.access(directory, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {target}: folder {directory} is not writable; pass "
                           f"another {option} in a folder you can write")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(f"cannot write {target}: the file is read-only; pass another {option} "
+                          f"or make it writable")
     return target
 
 

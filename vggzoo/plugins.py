@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "vggzoo.eval.protocols",
     "vggzoo.data.transforms",
     "vggzoo.training.initializers",
+    "vggzoo.pretrained",
 )
 
 

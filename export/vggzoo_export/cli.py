@@ -59,7 +59,9 @@ def export_parser() -> argparse.ArgumentParser:
                     "not), check it against PyTorch, and write it atomically. "
                     "Other commands: `vggzoo-export bench FILE`, `vggzoo-export demo`.")
     p.add_argument("--version", action="version", version=f"vggzoo-export {__version__}")
-    p.add_argument("model", help="registered model name or paper letter (vgg16, D, ...)")
+    p.add_argument("model", nargs="?", default=None,
+                   help="registered model name or paper letter (vgg16, D, ...); default: the "
+                        "model the --weights record")
     p.add_argument("--weights", help=".pth/.safetensors file or 'torchvision' (default: random, "
                                      "with a warning)")
     p.add_argument("-o", "--output", type=Path, help="output file (default: MODEL.onnx / .pt2)")
@@ -72,8 +74,10 @@ def export_parser() -> argparse.ArgumentParser:
                    help="torch.onnx exporter (default torchscript; see docs)")
     p.add_argument("--sizes", type=_size_list, metavar="S,HxW,...",
                    help="aoti: input sizes to compile for (one package entry per size)")
-    p.add_argument("--num-classes", type=int, default=1000)
-    p.add_argument("--width-mult", type=float, default=1.0, help="width multiplier (tests)")
+    p.add_argument("--num-classes", type=int, default=None,
+                   help="class count (default: what the weights record, else 1000)")
+    p.add_argument("--width-mult", type=float, default=None,
+                   help="width multiplier (default: what the weights record, else 1)")
     p.add_argument("--protocol", choices=("dense",),
                    help="also export the paper's whole test protocol as one graph")
     p.add_argument("--scales", type=_int_list, default=None,
@@ -144,7 +148,7 @@ def run_serving_export(args: argparse.Namespace) -> int:
 
         profiles_from_args(args)  # bad profile options fail before anything is exported
         import_tensorrt()  # fails at once, naming the package and the install command
-    planned = _onnx_model_name(Path(args.onnx)) if args.onnx else vggzoo_name(args.model)
+    planned = _onnx_model_name(Path(args.onnx)) if args.onnx else vggzoo_name(model_name(args))
     if args.trt:
         check_writable(Path(args.output or planned + ".plan"))
     if args.triton:
@@ -153,7 +157,7 @@ def run_serving_export(args: argparse.Namespace) -> int:
         onnx_path = Path(args.onnx)
         name = _onnx_model_name(onnx_path)
     else:
-        name = vggzoo_name(args.model)
+        name = vggzoo_name(model_name(args))
         onnx_path = Path(name + ".onnx") if args.trt or args.output is None else args.output
         args.output = onnx_path if not args.trt else args.output
         export_model(args, output=onnx_path)
@@ -167,6 +171,21 @@ def run_serving_export(args: argparse.Namespace) -> int:
         repo = write_from_args(args, name, onnx_path=onnx_path, engine_path=engine_path)
         echo(f"Triton model repository: {repo}")
     return 0
+
+
+def model_name(args: argparse.Namespace) -> str:
+    """MODEL, or the architecture the --weights record (a run directory,
+    a vggzoo .safetensors file or named weights)."""
+    if args.model is not None:
+        return args.model
+    if args.weights is not None:
+        from vggzoo.weights import read_facts
+
+        recorded = read_facts(args.weights).model
+        if recorded:
+            return recorded
+    raise VggzooError("which model? pass MODEL (e.g. vgg16) or --weights that record it "
+                      "(a training run directory, its model.safetensors, or vgg16.tv_in1k)")
 
 
 def vggzoo_name(model: str) -> str:
@@ -192,12 +211,13 @@ def export_model(args: argparse.Namespace, output: Path | None = None):
     if args.protocol and (args.format != "onnx" or args.batch is not None):
         raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
                           "doubles the batch inside the graph); drop --batch / --format")
-    default = vggzoo_name(args.model) + entry.info.get("suffix", "")
+    name = model_name(args)
+    default = vggzoo_name(name) + entry.info.get("suffix", "")
     planned = output or args.output or Path(default)
     check_writable(planned, default)  # before the model is built or anything exported
     if args.protocol:
         check_writable(protocol_path(planned))
-    model = vggzoo.create(args.model, weights=args.weights, num_classes=args.num_classes,
+    model = vggzoo.create(name, weights=args.weights, num_classes=args.num_classes,
                           width_mult=args.width_mult)
     if args.weights is None:
         get_console(stderr=True).print(

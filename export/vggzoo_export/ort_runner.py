@@ -167,6 +167,8 @@ class OrtRunner(Runner):
         self.preprocessing = self.metadata.preprocessing
         self.min_input_size = self.metadata.min_input_size
         self.architecture = self.metadata.architecture
+        self.classes = self.metadata.classes
+        self.train_scale = self.metadata.extra.get("train_scale")
         batch = self.metadata.config.get("batch", "dynamic")
         self.fixed_batch = batch if isinstance(batch, int) else None
         #: Providers the session really uses (after any fallback).

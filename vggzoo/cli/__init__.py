@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.plugins",
     "vggzoo.cli.demo",
     "vggzoo.cli.eval",
+    "vggzoo.cli.predict",
     "vggzoo.cli.train",
 )
 

@@ -19,7 +19,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None,
                    help="architecture (default: the 'model' metadata of the weights)")
     p.add_argument("--weights", nargs="+", default=[None], metavar="W",
-                   help=".safetensors/.pth file(s) or 'torchvision'; several give one row each")
+                   help=".safetensors/.pth file(s), run directories, named weights "
+                        "(vgg16.tv_in1k) or 'torchvision'; several give one row each")
     p.add_argument("--data", required=True, metavar="DIR")
     p.add_argument("--protocol", default="dense",
                    help="single, dense, multicrop, dense+multicrop, or a plugin's; "

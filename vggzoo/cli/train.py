@@ -34,7 +34,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--num-classes", type=int, help="must equal the number of class folders")
     p.add_argument("--init", help="initializer: kaiming-input (default), paper, glorot, kaiming, "
                                   "from-a, from-checkpoint")
-    p.add_argument("--init-from", help="run directory or weights file for from-a/from-checkpoint")
+    p.add_argument("--init-from",
+                   help="fine-tune from: named weights (vgg16.tv_in1k), a run directory or a "
+                        "weights file; the head is reset to DIR's classes, the model, width and "
+                        "preprocessing come from the weights (implies --init from-checkpoint)")
+    p.add_argument("--freeze", metavar="features|LAYER",
+                   help="freeze the conv trunk ('features') or its layers up to LAYER "
+                        "(conv4_3, features.20) while fine-tuning")
+    p.add_argument("--head-lr", type=float, help="learning rate of the classifier (default --lr)")
     p.add_argument("--init-std", type=float,
                    help="std of the paper initializer (default 0.01; 0.1 is the literal reading "
                         "of the paper's 'variance 1e-2' and diverges on 0-255 inputs)")

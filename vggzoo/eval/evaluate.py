@@ -27,12 +27,12 @@ from ..errors import VggzooError, WeightsError
 from ..preprocess import to_input
 from ..registry import EVAL_PROTOCOLS, MODELS
 from ..runtime.base import Runner, create_runner
-from .cost import MacsPerInput, macs_counter, runner_macs_counter, total_macs
+from .cost import MacsPerInput, runner_macs_counter, total_macs
 from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import Shard, current_shard
 from .metrics import TOP_K, ErrorCounts
 from .protocols import CostMeter, EvalProtocol, WeightedAverage
-from ..weights import read_metadata
+from ..weights import WeightsFacts, read_facts
 from .scales import TrainScale, resolve_scales
 
 #: Images decoded and pushed through every network and scale at a time.
@@ -111,12 +111,18 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
                  **runner_options: Any) -> Network:
     """Build the runner for ``model``/``weights`` on ``backend``.
 
-    ``.safetensors`` metadata written by training (``model``, ``width_mult``,
-    ``num_classes``, ``train_scale``) fills what is not given; a value given
-    that contradicts the file is an error rather than a silent mismatch.
+    ``weights`` is a file, a run directory or named weights
+    (``vgg16.tv_in1k``; ``"torchvision"`` with ``model``).  What the weights
+    record (``model``, ``width_mult``, ``num_classes``, ``train_scale``, see
+    :func:`vggzoo.weights.read_facts`) fills what is not given; a value given
+    that contradicts them is an error rather than a silent mismatch.
     """
-    meta = read_metadata(weights) if weights not in (None, "torchvision") else {}
-    model = _agree("model", model, meta.get("model"), weights, str)
+    if weights == "torchvision":
+        if model is None:
+            raise WeightsError("weights='torchvision' needs the model name (--model vgg16)")
+        weights = f"{MODELS.get(model).name}.tv_in1k"
+    facts = read_facts(weights) if weights is not None else WeightsFacts("no weights")
+    model = facts.agree("model", model)
     if model is None and weights is None and backend != "torch":
         # An exported file (--onnx, --engine) says which architecture it holds.
         return network_of(create_runner(backend, **runner_options), train_scale)
@@ -124,34 +130,22 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
         where = f"{weights} has no 'model' metadata" if weights else "no weights were given"
         raise WeightsError(f"which architecture? {where}: pass the model name (--model vgg16)")
     model = MODELS.get(model).name
-    width_mult = _agree("width_mult", width_mult, meta.get("width_mult"), weights, float)
-    num_classes = _agree("num_classes", num_classes, meta.get("num_classes"), weights, int)
-    width_mult = 1.0 if width_mult is None else width_mult
-    num_classes = 1000 if num_classes is None else num_classes
+    width_mult = facts.agree("width_mult", width_mult)
+    num_classes = facts.agree("num_classes", num_classes)
     runner = create_runner(backend, model=model, weights=weights, width_mult=width_mult,
                            num_classes=num_classes, **runner_options)
-    scale = train_scale or meta.get("train_scale")
+    scale = train_scale or facts.train_scale
     return Network(runner, model=model, config=MODELS.get(model).info.get("config"),
                    weights=None if weights is None else str(weights),
                    train_scale=TrainScale.parse(scale) if scale else None,
-                   macs=macs_counter(model, width_mult=width_mult, num_classes=num_classes))
-
-
-def _agree(key: str, given: Any, stored: str | None, weights: Any, kind: type) -> Any:
-    if stored is None:
-        return given
-    if given is None:
-        return kind(stored)
-    if kind(stored) != (MODELS.get(given).name if key == "model" else kind(given)):
-        raise WeightsError(f"{weights} was saved with {key}={stored} but {key}={given} was "
-                           f"asked for: pass the matching value or leave it out to use the file's")
-    return kind(given)
+                   macs=runner_macs_counter(runner))
 
 
 def network_of(runner: Runner, train_scale: str | None = None) -> Network:
     """Wrap a ready runner (any backend) for evaluation."""
     cfg = getattr(getattr(runner, "model", None), "pretrained_cfg", None) or {}
     name = (runner.architecture or {}).get("name")
+    train_scale = train_scale or runner.train_scale
     return Network(runner, model=name,
                    config=MODELS.get(name).info.get("config") if name else None,
                    weights=cfg.get("weights"),
@@ -365,7 +359,7 @@ def evaluate(model: str | None = None, weights: str | os.PathLike | None = None,
     for extra in fuse:
         # Fused checkpoints name their own architecture in their metadata;
         # without it they are taken to be the same model as the first.
-        if read_metadata(extra).get("model"):
+        if read_facts(extra).model:
             networks.append(load_network(None, extra, backend=backend, train_scale=train_scale,
                                          **runner_options))
         else:

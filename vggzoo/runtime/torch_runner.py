@@ -75,6 +75,8 @@ class TorchRunner(Runner):
         self.min_input_size = cfg["min_input_size"]
         self.architecture = {"name": cfg["name"], "width_mult": cfg["width_mult"],
                              "num_classes": cfg["num_classes"]}
+        self.classes = cfg.get("classes")
+        self.train_scale = cfg.get("train_scale")
         forward: Callable[[torch.Tensor], torch.Tensor] = self.model
         if self.compile_mode == "dynamic":
             forward = torch.compile(self.model, dynamic=True)

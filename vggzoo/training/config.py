@@ -67,6 +67,11 @@ class TrainConfig:
     #: Stop after this many optimizer steps (smoke tests, benchmarks).
     max_steps: int | None = None
     progress: bool = True
+    #: Fine-tuning: freeze the trunk ("features") or its layers up to one
+    #: ("conv4_3", "features.20"); see :mod:`vggzoo.training.transfer`.
+    freeze: str | None = None
+    #: Learning rate of the classifier (default: ``lr``).
+    head_lr: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("data", "out", "init_from", "stats"):  # paths are stored as text
@@ -128,8 +133,33 @@ def resolve_config(recipe: str | None = None, config_file: str | Path | None = N
         raise ConfigError(f"unknown recipe {name!r}. Known recipes: {', '.join(RECIPES)}"
                           + (f". Did you mean: {', '.join(close)}?" if close else ""))
     merged = {**RECIPES[name], **from_file, **explicit, "recipe": name}
+    chosen = {**from_file, **explicit}
+    _fine_tuning(merged, chosen)
     config = TrainConfig(**merged)
     if config.init.startswith("from-") and not config.init_from:
         raise ConfigError(f"recipe {name!r} with init {config.init!r} starts from an earlier run: "
                           f"pass --init-from RUN_DIR (or a .safetensors/.pt file)")
     return config
+
+
+def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
+    """``--init-from W`` without ``--init`` starts from W's weights (the head
+    reset to the data's class count), and W's architecture and width are the
+    run's unless given; given ones must agree with what W records."""
+    if not merged.get("init_from"):
+        return
+    if "init" not in chosen and not str(merged.get("init", "paper")).startswith("from-"):
+        merged["init"] = "from-checkpoint"
+    if merged.get("init") != "from-checkpoint":
+        return
+    from ..weights import read_facts
+
+    if merged["init_from"] == "torchvision":  # the model's torchvision ImageNet weights
+        from ..registry import MODELS
+
+        merged["init_from"] = f"{MODELS.get(merged.get('model') or 'vgg11').name}.tv_in1k"
+    facts = read_facts(merged["init_from"])
+    for key in ("model", "width_mult"):
+        value = facts.agree(key, chosen.get(key), merged.get(key))
+        if value is not None:
+            merged[key] = value

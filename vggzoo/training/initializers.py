@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,8 +42,7 @@ from ..configs import LAYOUTS
 from ..errors import ConfigError, WeightsError
 from ..hookspecs import Register, hookimpl
 from ..model import HEAD_LAYERS, VGG, make_features
-from ..weights import load_into, read_state_dict
-from .checkpoint import RUN_WEIGHTS
+from ..weights import load_into, read_weights
 
 #: Number of conv layers of config A that the deeper nets inherit.
 FROM_A_CONVS = 4
@@ -135,15 +133,13 @@ def spread_input_scale(model: nn.Module, rms: float) -> None:
 
 
 def checkpoint_state(checkpoint: str | os.PathLike | None, initializer: str) -> dict[str, torch.Tensor]:
-    """Tensors of a weights file, a training checkpoint, or a run directory
-    (its ``model.safetensors``)."""
+    """Tensors of a weights file, a training checkpoint, a run directory
+    (its ``model.safetensors``) or named weights (``vgg16.tv_in1k``)."""
     if checkpoint is None:
         raise ConfigError(f"initializer {initializer!r} needs a checkpoint: pass --init-from "
-                          f"RUN_DIR or a .safetensors/.pt file")
-    path = Path(checkpoint)
-    if path.is_dir():
-        path = path / RUN_WEIGHTS
-    return read_state_dict(path)
+                          f"RUN_DIR, a .safetensors/.pt file or named weights (vgg16.tv_in1k)")
+    state, _ = read_weights(checkpoint)
+    return state
 
 
 def conv_names(features: nn.Sequential) -> dict[str, str]:

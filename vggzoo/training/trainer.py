@@ -42,13 +42,14 @@ from ..eval.metrics import correct_at_k
 from ..factory import create
 from ..io import atomic_path
 from ..registry import INITIALIZERS
-from ..weights import save_weights
+from ..weights import WeightsFacts, read_facts, save_weights
 from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, save_checkpoint,
                          set_rng_state)
 from .config import FIELDS, TrainConfig, read_config_file, resolve_config
 from .plot import read_metrics
 from .rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, RunLock, make_run_dir,
                      prepare_new_run)
+from .transfer import freeze, param_groups
 
 log = logging.getLogger("vggzoo.train")
 
@@ -152,13 +153,14 @@ class Trainer:
         root = Path(cfg.data)
         self.classes = check_layout(root, cfg.num_classes)
         stats, stats_source = stats_for(root, cfg.stats)
-        self.preprocessing = stats.preprocessing
+        # Fine-tuning keeps the preprocessing the initial weights were trained with.
+        self.preprocessing = self._init_facts().preprocessing or stats.preprocessing
         train_tf = train_transform(cfg.augment, scale=cfg.scale_range, crop=cfg.crop,
-                                   pca=stats.pca, preprocessing=stats.preprocessing)
+                                   pca=stats.pca, preprocessing=self.preprocessing)
         self.train_set = SkippingImageFolder(root / "train", train_tf, seed=cfg.seed)
         self.val_set = SkippingImageFolder(
             root / "val", val_transform(scale=cfg.scale_range, crop=cfg.crop,
-                                        preprocessing=stats.preprocessing), seed=cfg.seed)
+                                        preprocessing=self.preprocessing), seed=cfg.seed)
         self.sampler = ResumableSampler(self.train_set, num_replicas=self.world.size,
                                         rank=self.world.rank, shuffle=True, seed=cfg.seed,
                                         drop_last=True)
@@ -168,8 +170,16 @@ class Trainer:
                               f"{cfg.batch_size}; lower --batch-size")
         self.val_loader = self._loader(
             self.val_set, range(self.world.rank, len(self.val_set), self.world.size), drop_last=False)
-        log.info("data %s: %d classes, %d train / %d val images; statistics: %s", root,
-                 len(self.classes), len(self.train_set), len(self.val_set), stats_source)
+        log.info("data %s: %d classes, %d train / %d val images; statistics: %s; "
+                 "preprocessing: %s", root, len(self.classes), len(self.train_set),
+                 len(self.val_set), stats_source, self.preprocessing.name)
+
+    def _init_facts(self) -> WeightsFacts:
+        """What the weights a fine-tuning run starts from record."""
+        cfg = self.config
+        if cfg.init != "from-checkpoint" or not cfg.init_from:
+            return WeightsFacts("no initial weights")
+        return read_facts(cfg.init_from)
 
     def _loader(self, dataset, sampler, *, drop_last: bool,
                 generator: torch.Generator | None = None) -> DataLoader:
@@ -192,9 +202,12 @@ class Trainer:
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
                               else self.device.type == "cuda")
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        if cfg.freeze:
+            frozen = freeze(self.net, cfg.freeze)
+            log.info("frozen: %d parameter tensors (%s)", len(frozen), cfg.freeze)
         self.net.to(self.device, memory_format=self.memory_format)
-        self.optimizer = torch.optim.SGD(self.net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                         weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.SGD(param_groups(self.net, cfg.lr, cfg.head_lr), lr=cfg.lr,
+                                         momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="max", factor=0.1, patience=cfg.patience, eps=0.0)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
@@ -538,11 +551,10 @@ class Trainer:
             if best.is_file():
                 self.net.load_state_dict(load_checkpoint(best)["model"])
             cfg = self.config
-            save_weights(self.net, weights, metadata={
-                "model": cfg.model, "train_scale": str(cfg.scale_range),
-                "width_mult": str(cfg.width_mult), "num_classes": str(len(self.classes)),
-                "preprocessing": json.dumps(self.preprocessing.as_dict()),
-                "classes": json.dumps(self.classes)})
+            save_weights(self.net, weights, metadata=WeightsFacts(
+                str(weights), model=cfg.model, width_mult=cfg.width_mult,
+                num_classes=len(self.classes), in_chans=3, classes=list(self.classes),
+                preprocessing=self.preprocessing, train_scale=str(cfg.scale_range)).to_metadata())
             log.info("best val top-1 error %.2f%%; weights: %s", self.best_top1_err, weights)
         return TrainResult(self.run_dir, weights, self.best_top1_err, self.epoch, self.step, metrics)
 
