@@ -165,7 +165,11 @@ def to_fully_conv(model: nn.Module) -> nn.Module:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Facts about a registered model, measured or from the paper."""
+    """Facts about a registered model, each labelled with where it comes
+    from: ``params`` and ``macs_224`` are counted here (meta device,
+    FlopCounterMode); ``paper_*`` are the paper's (Table 2 gives parameters
+    in millions and no FLOPs); ``torchvision_*`` are torchvision's weights
+    metadata (``num_params``, ``_ops`` in GMACs)."""
 
     name: str
     config: str | None
@@ -177,10 +181,11 @@ class ModelInfo:
     default_input_size: tuple[int, int, int]
     min_input_size: int
     preprocessing: dict[str, Any]
-    paper_params: int | None = None
-    paper_gmacs: float | None = None
+    paper_params_m: int | None = None
     paper_results: list[dict[str, Any]] = field(default_factory=list)
     torchvision_weights: str | None = None
+    torchvision_params: int | None = None
+    torchvision_gmacs: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -200,14 +205,18 @@ def model_info(name: str) -> ModelInfo:
     paper_pre: Preprocessing = entry.info.get("preprocessing", PAPER)
     preprocessing: dict[str, Any] = {"default": paper_pre.as_dict(),
                                      "mean_rgb_255": paper_pre.mean_rgb_255}
+    tv_meta: dict[str, Any] = {}
     if entry.info.get("torchvision_weights"):
         preprocessing["torchvision_weights"] = TORCHVISION.as_dict()
+        from torchvision.models import get_weight
+
+        tv_meta = get_weight(f"{entry.info['torchvision_weights']}.IMAGENET1K_V1").meta
     return ModelInfo(
         name=entry.name, config=entry.info.get("config"),
         description=entry.info.get("description", ""), source=entry.source,
         aliases=entry.aliases, params=params, macs_224=macs,
         default_input_size=DEFAULT_INPUT_SIZE, min_input_size=MIN_INPUT_SIZE,
-        preprocessing=preprocessing, paper_params=entry.info.get("paper_params"),
-        paper_gmacs=entry.info.get("paper_gmacs"),
+        preprocessing=preprocessing, paper_params_m=entry.info.get("paper_params_m"),
         paper_results=[asdict(r) for r in entry.info.get("paper_results", [])],
-        torchvision_weights=entry.info.get("torchvision_weights"))
+        torchvision_weights=entry.info.get("torchvision_weights"),
+        torchvision_params=tv_meta.get("num_params"), torchvision_gmacs=tv_meta.get("_ops"))

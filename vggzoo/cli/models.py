@@ -64,10 +64,16 @@ def run_info(args: argparse.Namespace) -> int:
         ("name", info.name), ("paper config", info.config or "-"),
         ("aliases", ", ".join(info.aliases) or "-"), ("description", info.description),
         ("registered by", info.source),
-        ("parameters", f"{fmt_count(info.params)}"
-                       + (f" (paper: {fmt_count(info.paper_params)})" if info.paper_params else "")),
-        ("GMACs at 224", f"{info.macs_224 / 1e9:.2f}"
-                         + (f" (paper: {info.paper_gmacs})" if info.paper_gmacs else "")),
+        ("parameters", "; ".join(
+            [f"{fmt_count(info.params)} (counted here)"]
+            + ([f"{info.paper_params_m} M (paper, Table 2)"] if info.paper_params_m else [])
+            + ([f"{fmt_count(info.torchvision_params)} (torchvision's weights metadata)"]
+               if info.torchvision_params else []))),
+        ("GMACs at 224", "; ".join(
+            [f"{info.macs_224 / 1e9:.2f} (counted here)"]
+            + ([f"{info.torchvision_gmacs:.2f} (torchvision's weights metadata)"]
+               if info.torchvision_gmacs else [])
+            + (["none given in the paper"] if info.config else []))),
         ("default input", "x".join(map(str, info.default_input_size))),
         ("min fully-conv input", f"{info.min_input_size}x{info.min_input_size}"),
         ("preprocessing", f"subtract mean RGB {pre['mean_rgb_255']} from 0-255 pixels"),
