@@ -25,6 +25,11 @@ from torch import nn
 from .configs import HEAD_KERNEL, HIDDEN_WIDTH, LRN, MIN_INPUT_SIZE, M, LayerSpec
 from .errors import InputSizeError, OptionError
 
+#: Why a network built with ``num_classes=0`` (pooled trunk features) cannot
+#: be evaluated, asked for predictions or exported as a classifier.
+NO_CLASSES = ("--num-classes 0 gives the pooled trunk features, which have no class scores; "
+              "evaluation, prediction and export need --num-classes N with N >= 1")
+
 #: Indices of the weight layers in ``classifier`` (torchvision's layout).
 HEAD_LAYERS = (0, 3, 6)
 #: Total stride of the trunk: five 2x2 max-pools.

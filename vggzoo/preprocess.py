@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from typing import TYPE_CHECKING
+
 import torch
-from torchvision.transforms import v2
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ PAPER = Preprocessing("mean-rgb", (123.68 / 255, 116.779 / 255, 103.939 / 255), 
 TORCHVISION = Preprocessing("torchvision", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-def to_input(pre: Preprocessing, *, scale: int | None = None) -> v2.Compose:
+def to_input(pre: Preprocessing, *, scale: int | None = None) -> "v2.Compose":
     """Transform that turns a PIL image / uint8 tensor into a network input.
 
     ``scale`` rescales isotropically so the shortest side equals it (the
@@ -57,6 +61,8 @@ def to_input(pre: Preprocessing, *, scale: int | None = None) -> v2.Compose:
 
     >>> t = to_input(PAPER, scale=256)
     """
+    from torchvision.transforms import v2
+
     steps: list = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     if scale is not None:
         steps.append(v2.Resize(scale, antialias=True))

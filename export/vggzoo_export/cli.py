@@ -211,6 +211,10 @@ def export_model(args: argparse.Namespace, output: Path | None = None):
     if args.protocol and (args.format != "onnx" or args.batch is not None):
         raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
                           "doubles the batch inside the graph); drop --batch / --format")
+    if args.num_classes == 0:
+        from vggzoo.model import NO_CLASSES
+
+        raise VggzooError(NO_CLASSES)
     name = model_name(args)
     default = vggzoo_name(name) + entry.info.get("suffix", "")
     planned = output or args.output or Path(default)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 
-from ..data.transforms import PAPER_AUGMENTATIONS
+from ..data import PAPER_AUGMENTATIONS
 from ..io import check_writable, check_writable_dir
 from .output import echo, print_table
 

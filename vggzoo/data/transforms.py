@@ -32,8 +32,7 @@ from ..hookspecs import Register, hookimpl
 from ..preprocess import Preprocessing, to_input
 from ..registry import AUGMENTATIONS
 
-#: The paper's augmentations, in the order it applies them.
-PAPER_AUGMENTATIONS: tuple[str, ...] = ("scale", "random-crop", "hflip", "pca-lighting")
+from . import PAPER_AUGMENTATIONS  # noqa: E402,F401  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from torch import nn
 from ..errors import BackendUnavailableError, OptionError
 from ..factory import create, to_fully_conv
 from ..hookspecs import Register, hookimpl
+from ..model import NO_CLASSES
 from .base import Runner
 
 #: Autocast precisions of the fast path (``fp32`` = no autocast).
@@ -61,6 +62,8 @@ class TorchRunner(Runner):
                  precision: str = "fp32", channels_last: bool = False,
                  compile: str | None = None, cuda_graphs: bool = False,
                  batch_pixels: int | None = None) -> None:
+        if getattr(model, "pretrained_cfg", {}).get("num_classes") == 0:
+            raise OptionError(NO_CLASSES)
         self.device = torch.device(device)
         self.precision, self.compile_mode = _check_options(
             self.device, precision, compile, cuda_graphs, batch_pixels)

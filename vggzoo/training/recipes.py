@@ -17,7 +17,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from ..data.transforms import PAPER_AUGMENTATIONS
+from ..data import PAPER_AUGMENTATIONS
 
 _COMMON: dict[str, Any] = {
     "batch_size": 256, "momentum": 0.9, "weight_decay": 5e-4, "dropout": 0.5,
