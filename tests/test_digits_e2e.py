@@ -3,8 +3,8 @@ ImageFolder by examples/make_digits.py, a narrow VGG-A trained on two CPU
 cores, the accuracy the README states."""
 
 import importlib.util
-import math
 import json
+import math
 from pathlib import Path
 
 import pytest
