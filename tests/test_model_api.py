@@ -12,7 +12,7 @@ import torch
 from torchvision.models.feature_extraction import create_feature_extractor
 
 import vggzoo
-from vggzoo.errors import WeightsError
+from vggzoo.errors import OptionError, WeightsError
 from vggzoo.pretrained import NamedWeights
 from vggzoo.preprocess import TORCHVISION
 from vggzoo.testing import TINY_WIDTH, plugin_registered
@@ -202,3 +202,15 @@ def test_input_channels_come_from_the_weights(tmp_path):
     assert bare.pretrained_cfg["in_chans"] == 1 and bare.pretrained_cfg["width_mult"] == TINY_WIDTH
     with pytest.raises(WeightsError, match="in_chans=1 but in_chans=3"):
         vggzoo.create("vgg11", weights=path, in_chans=3)
+
+
+@pytest.mark.parametrize("keyword, hint", [("drop_rate", "dropout="), ("widthmult", "width_mult="),
+                                           ("colour", None)])
+def test_an_unknown_create_keyword_is_one_clear_error(keyword, hint):
+    with pytest.raises(OptionError) as caught:
+        vggzoo.create("vgg11", width_mult=1 / 16, **{keyword: 0.1})
+    message = str(caught.value)
+    assert f"does not take {keyword}=" in message and "it takes: dropout" in message
+    assert "width_mult" in message and "TypeError" not in message
+    if hint:
+        assert f"did you mean {hint}" in message

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .configs import MIN_INPUT_SIZE
-from .errors import WeightsError
+from .errors import OptionError, WeightsError
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .registry import MODELS
 from .weights import load_into, read_weights
@@ -47,6 +47,35 @@ def list_models(pattern: str | Sequence[str] = "*", *, exclude: str | Sequence[s
         return any(fnmatch.fnmatchcase(part, g) for part in parts for g in globs)
 
     return [n for n in names if matches(n, patterns) and not matches(n, excludes)]
+
+
+#: create()'s own keywords (every builder gets the first four).
+CREATE_KEYWORDS = ("fully_conv", "num_classes", "weights", "pretrained", "width_mult", "dropout",
+                   "in_chans", "features_only", "out_indices")
+#: Keywords of timm and torchvision that mean one of create()'s under another name.
+_OTHER_NAMES = {"drop_rate": "dropout", "num_channels": "in_chans"}
+
+
+def _check_builder_keywords(name: str, builder: Any, kwargs: Mapping[str, Any]) -> None:
+    """Refuse keywords the model's builder does not take, with the accepted
+    ones, instead of a TypeError from inside it."""
+    import difflib
+    import inspect
+
+    try:
+        parameters = inspect.signature(builder).parameters
+    except (TypeError, ValueError):  # a builder without a signature: let it decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = sorted({*CREATE_KEYWORDS, *(k for k in parameters if k not in ("args", "self"))})
+    for key in kwargs:
+        if key not in parameters:
+            hint = _OTHER_NAMES.get(key) or next(iter(difflib.get_close_matches(key, accepted, 1)),
+                                                 None)
+            raise OptionError(f"create({name!r}) does not take {key}="
+                              + (f" (did you mean {hint}=?)" if hint else "")
+                              + f"; it takes: {', '.join(accepted)}")
 
 
 def create(name: str, *, fully_conv: bool = False, num_classes: int | None = None,
@@ -97,6 +126,7 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
     # an fc8 of another count (with a warning), as fine-tuning wants.
     if in_chans != 3:  # builders of plugins written before in_chans need not take it
         kwargs["in_chans"] = in_chans
+    _check_builder_keywords(entry.name, entry.obj, kwargs)
     model = entry.obj(fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
                       dropout=dropout, **kwargs)
     preprocessing: Preprocessing = facts.preprocessing or entry.info.get("preprocessing", PAPER)
