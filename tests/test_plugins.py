@@ -150,6 +150,20 @@ def test_autoload_can_be_turned_off(plugin_path):
     assert "broken" not in result.stderr
 
 
+def test_one_plugin_can_be_blocked_by_name(plugin_path):
+    """Like pytest's -p no:NAME: by entry-point or distribution name."""
+    for blocked in ("broken,eptiny", "vggzoo-broken, vggzoo-eptiny"):
+        listed = _cli("list", VGGZOO_BLOCK_PLUGINS=blocked)
+        assert listed.returncode == 0, listed.stderr
+        assert "ep_tiny" not in listed.stdout and "vgg16" in listed.stdout
+        assert "needs libfoo" not in listed.stderr  # never imported
+        shown = _cli("plugins", VGGZOO_BLOCK_PLUGINS=blocked)
+        assert shown.stdout.count("blocked (VGGZOO_BLOCK_PLUGINS)") == 2
+        assert "FAILED" not in shown.stdout
+    only_broken = _cli("list", VGGZOO_BLOCK_PLUGINS="broken")
+    assert "ep_tiny" in only_broken.stdout and "needs libfoo" not in only_broken.stderr
+
+
 def test_a_plugin_calling_sys_exit_is_skipped_like_any_broken_one(plugin_path):
     _make_distribution(plugin_path, "vggzoo-quitter", "quitter_plugin",
                        "import sys\nprint('quitter: bye')\nsys.exit(3)\n", "quitter")
