@@ -35,6 +35,10 @@ class OptionError(VggzooError, ValueError):
     shape or size, or two options that cannot be combined."""
 
 
+class ScaleError(OptionError):
+    """A test or training scale that cannot be parsed or derived."""
+
+
 class BackendUnavailableError(VggzooError, RuntimeError):
     """Something a backend needs is missing here: a package (TensorRT), a
     device (CUDA GPU) or a feature of the installed version."""

@@ -182,7 +182,7 @@ def to_fully_conv(model: nn.Module) -> nn.Module:
     if cfg.get("fully_conv"):
         return model
     if "name" not in cfg:
-        raise ValueError("to_fully_conv needs a model made by vggzoo.create "
+        raise OptionError("to_fully_conv needs a model made by vggzoo.create "
                          "(its pretrained_cfg names the architecture)")
     converted = create(cfg["name"], fully_conv=True, num_classes=cfg["num_classes"],
                        width_mult=cfg["width_mult"], in_chans=cfg.get("in_chans", 3),

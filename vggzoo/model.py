@@ -157,7 +157,7 @@ class VGG(nn.Module):
     def score_map(self, x: torch.Tensor) -> torch.Tensor:
         """The class score map (N, K, h, w); h = w = 1 for the FC form at 224."""
         if self.num_classes == 0:
-            raise ValueError("a model created with num_classes=0 has no class scores; "
+            raise OptionError("a model created with num_classes=0 has no class scores; "
                              "reset_classifier(K) gives it a head")
         scores = self.forward_head(self.forward_features(x))
         return scores if self.fully_conv else scores[:, :, None, None]
@@ -196,7 +196,7 @@ class VGG(nn.Module):
         kept), as fine-tuning on a new label set wants; 0 removes the head
         so the model returns pooled trunk features."""
         if num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+            raise OptionError(f"num_classes must be >= 0, got {num_classes}")
         device = next(self.parameters()).device
         if num_classes == 0:
             self.classifier = nn.Sequential()
@@ -259,7 +259,7 @@ class FeatureInfo:
         chosen = list(range(count - indices, count)) if isinstance(indices, int) else list(indices)
         bad = [i for i in chosen if not -count <= i < count]
         if bad or not chosen:
-            raise ValueError(f"stage indices {bad or chosen} out of range: the trunk has "
+            raise OptionError(f"stage indices {bad or chosen} out of range: the trunk has "
                              f"{count} stages, 0-{count - 1}")
         return sorted(i % count for i in chosen)
 

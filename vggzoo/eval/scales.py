@@ -21,14 +21,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import VggzooError
+from ..errors import ScaleError
 
 #: Step between the three test scales of a fixed-S model.
 FIXED_SCALE_STEP = 32
-
-
-class ScaleError(VggzooError, ValueError):
-    """A test or training scale that cannot be parsed or derived."""
 
 
 @dataclass(frozen=True)
