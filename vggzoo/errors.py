@@ -35,8 +35,6 @@ class OptionError(VggzooError, ValueError):
     shape or size, or two options that cannot be combined."""
 
 
-class ScaleError(OptionError):
-    """A test or training scale that cannot be parsed or derived."""
 
 
 class BackendUnavailableError(VggzooError, RuntimeError):
@@ -58,3 +56,8 @@ class DivergedError(VggzooError, RuntimeError):
 
 class OutputError(VggzooError, OSError):
     """An output path that cannot be written: checked before the work starts."""
+
+
+class ScaleError(OptionError, ConfigError):
+    """A test or training scale that cannot be parsed or derived (an option
+    on the command line, a field of a training configuration)."""

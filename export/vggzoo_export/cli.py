@@ -19,7 +19,7 @@ from vggzoo.cli.errors import add_debug_argument, debug_enabled, run_command
 from vggzoo.errors import VggzooError
 
 from .artifacts import check_writable
-from .parity import parse_size
+from .parity import parse_hw
 
 SUBCOMMANDS = ("bench", "demo")
 
@@ -31,9 +31,18 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _scale_list(text: str) -> list[int]:
+    from vggzoo.scales import parse_scales
+
+    try:
+        return parse_scales(text)
+    except VggzooError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _size_list(text: str) -> list[tuple[int, int]]:
     try:
-        return [parse_size(v) for v in text.split(",") if v.strip()]
+        return [parse_hw(v) for v in text.split(",") if v.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -80,7 +89,7 @@ def export_parser() -> argparse.ArgumentParser:
                    help="width multiplier (default: what the weights record, else 1)")
     p.add_argument("--protocol", choices=("dense",),
                    help="also export the paper's whole test protocol as one graph")
-    p.add_argument("--scales", type=_int_list, default=None,
+    p.add_argument("--scales", type=_scale_list, default=None,
                    help="test scales Q of --protocol, and of the --trt profiles "
                         "(default 256,384,512)")
     from .trt.cli import add_trt_arguments
@@ -115,7 +124,7 @@ def demo_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="vgg16")
     p.add_argument("--weights", help=".pth/.safetensors or 'torchvision' (default: torchvision's "
                                      "file if cached, else random with a warning)")
-    p.add_argument("--scales", type=_int_list, default=[224, 288, 352])
+    p.add_argument("--scales", type=_scale_list, default=[224, 288, 352])
     p.add_argument("--output-dir", type=Path, default=Path("runs/export-demo"))
     p.add_argument("--repeat", type=int, default=2)
     return p

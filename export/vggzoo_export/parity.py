@@ -27,7 +27,7 @@ FP16_TOLERANCE = 2e-2
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def parse_size(text: str) -> tuple[int, int]:
+def parse_hw(text: str) -> tuple[int, int]:
     """``"384"`` -> (384, 384); ``"288x352"`` -> (288, 352)."""
     parts = text.lower().split("x")
     if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data.transforms import PAPER_AUGMENTATIONS, ScaleRange
+from ..data import PAPER_AUGMENTATIONS
+from ..scales import TrainScale
 from ..errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
 
@@ -78,15 +79,15 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, str(value))
-        ScaleRange.parse(self.scale)  # fail early on a bad scale
+        TrainScale.parse(self.scale)  # fail early on a bad scale
         if self.amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"amp {self.amp!r} is not one of bf16, fp16 (or none)")
         if self.batch_size < 1 or (self.micro_batch is not None and self.micro_batch < 1):
             raise ConfigError("batch_size and micro_batch must be >= 1")
 
     @property
-    def scale_range(self) -> ScaleRange:
-        return ScaleRange.parse(self.scale)
+    def scale_range(self) -> TrainScale:
+        return TrainScale.parse(self.scale)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

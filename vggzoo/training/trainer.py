@@ -554,7 +554,7 @@ class Trainer:
             save_weights(self.net, weights, metadata=WeightsFacts(
                 str(weights), model=cfg.model, width_mult=cfg.width_mult,
                 num_classes=len(self.classes), in_chans=3, classes=list(self.classes),
-                preprocessing=self.preprocessing, train_scale=str(cfg.scale_range)).to_metadata())
+                preprocessing=self.preprocessing, train_scale=cfg.scale_range.spec).to_metadata())
             log.info("best val top-1 error %.2f%%; weights: %s", self.best_top1_err, weights)
         return TrainResult(self.run_dir, weights, self.best_top1_err, self.epoch, self.step, metrics)
 
