@@ -30,7 +30,8 @@ import vggzoo  # noqa: E402
 from make_digits import make_digits  # noqa: E402
 from vggzoo.data.folder import SkippingImageFolder, collate_skipping  # noqa: E402
 from vggzoo.data.stats import IMAGENET_STATS  # noqa: E402
-from vggzoo.data.transforms import PAPER_AUGMENTATIONS, ScaleRange, train_transform  # noqa: E402
+from vggzoo.data.transforms import PAPER_AUGMENTATIONS, train_transform  # noqa: E402
+from vggzoo.scales import TrainScale  # noqa: E402
 from vggzoo.registry import INITIALIZERS  # noqa: E402
 from vggzoo.machine import cpu_info  # noqa: E402
 
@@ -47,7 +48,7 @@ def plain_loop(args, data: Path, device: torch.device) -> float:
     INITIALIZERS.get("glorot").obj(model)
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    transform = train_transform(PAPER_AUGMENTATIONS, scale=ScaleRange.parse(args.scale), crop=224,
+    transform = train_transform(PAPER_AUGMENTATIONS, scale=TrainScale.parse(args.scale), crop=224,
                                 pca=IMAGENET_STATS.pca, preprocessing=IMAGENET_STATS.preprocessing)
     dataset = SkippingImageFolder(data / "train", transform)
     loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True,

@@ -4,7 +4,7 @@ inside the scikit-learn package, no download) as an ImageFolder:
 
     python examples/make_digits.py data/digits
     vggzoo train --model vgg11_bn --data data/digits --out runs/digits --width-mult 0.0625 \\
-        --init glorot --batch-size 16 --scale 224 --augment scale random-crop pca-lighting --epochs 3 --channels-last
+        --batch-size 16 --scale 224 --augment scale random-crop pca-lighting --epochs 3 --channels-last
 
 The split is stratified and fixed (every 5th image of each class is in val/).
 """

@@ -5,10 +5,11 @@ import torch
 from torchvision import tv_tensors
 
 from vggzoo.data.transforms import (IMAGENET_PCA, PAPER_AUGMENTATIONS, PCALighting, PCAStats,
-                                    ScaleRange, isotropic_rescale, train_transform, val_transform)
+                                    isotropic_rescale, train_transform, val_transform)
 from vggzoo.errors import ConfigError
 from vggzoo.preprocess import PAPER
 from vggzoo.registry import AUGMENTATIONS
+from vggzoo.scales import TrainScale
 
 
 def test_paper_augmentations_are_registered_through_the_hook():
@@ -49,7 +50,7 @@ def test_pca_lighting_converts_uint8_to_unit_range():
 
 
 def test_jittered_scale_stays_in_range_and_keeps_aspect_ratio():
-    rescale = isotropic_rescale(ScaleRange.parse("256:512"))
+    rescale = isotropic_rescale(TrainScale.parse("256:512"))
     image = tv_tensors.Image(torch.zeros(3, 40, 60, dtype=torch.uint8))
     sides = []
     for _ in range(300):
@@ -60,19 +61,19 @@ def test_jittered_scale_stays_in_range_and_keeps_aspect_ratio():
 
 
 def test_fixed_scale_sets_the_shortest_side():
-    out = isotropic_rescale(ScaleRange.parse("256"))(tv_tensors.Image(torch.zeros(3, 60, 40)))
+    out = isotropic_rescale(TrainScale.parse("256"))(tv_tensors.Image(torch.zeros(3, 60, 40)))
     assert tuple(out.shape[-2:]) == (384, 256)
 
 
 @pytest.mark.parametrize("text", ["big", "512:256", "1:2:3"])
 def test_bad_scale_is_a_clear_error(text):
     with pytest.raises(ConfigError, match="scale"):
-        ScaleRange.parse(text)
+        TrainScale.parse(text)
 
 
 def test_test_scale_is_the_middle_of_the_jitter_range():
-    assert ScaleRange.parse("256:512").test_scale == 384
-    assert ScaleRange.parse("384").test_scale == 384
+    assert TrainScale.parse("256:512").test_scale == 384
+    assert TrainScale.parse("384").test_scale == 384
 
 
 def test_train_transform_crops_and_subtracts_the_mean_rgb():
@@ -80,13 +81,13 @@ def test_train_transform_crops_and_subtracts_the_mean_rgb():
 
     mean_255 = [round(m * 255) for m in PAPER.mean]
     photo = Image.new("RGB", (300, 260), tuple(mean_255))
-    t = train_transform(["scale", "random-crop", "hflip"], scale=ScaleRange.parse("256"),
+    t = train_transform(["scale", "random-crop", "hflip"], scale=TrainScale.parse("256"),
                         crop=224, pca=IMAGENET_PCA, preprocessing=PAPER)
     x = t(photo)
     assert x.shape == (3, 224, 224) and x.dtype == torch.float32
     # A mean-coloured image becomes (almost) zero in 0-255 units.
     assert x.abs().max() < 0.5
-    white = val_transform(scale=ScaleRange.parse("256"), crop=224,
+    white = val_transform(scale=TrainScale.parse("256"), crop=224,
                           preprocessing=PAPER)(Image.new("RGB", (300, 260), (255, 255, 255)))
     assert torch.allclose(white[:, 0, 0], torch.tensor([255 - 123.68, 255 - 116.779, 255 - 103.939]),
                           atol=1e-3)

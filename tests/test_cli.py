@@ -19,6 +19,20 @@ def test_info_prints_facts_and_paper_table(capsys):
     assert "138,357,544" in out and "15.47" in out and "24.4" in out
 
 
+@pytest.mark.parametrize("name, table2", [("A", "133 M"), ("C", "134 M"), ("E", "144 M")])
+def test_info_labels_every_number_with_its_source(name, table2, capsys):
+    """The paper's Table 2 gives parameters in millions and no FLOPs; exact
+    counts are ours or torchvision's metadata, and say so."""
+    assert main(["info", name]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"{table2} (paper, Table 2)" in out and "(counted here)" in out
+    assert "none given in the paper" in out and "(paper:" not in out
+    data = json.loads((main(["info", name, "--json"]), capsys.readouterr().out)[1])
+    assert data["paper_params_m"] == int(table2.split()[0])
+    if name != "C":  # torchvision has no config C
+        assert data["torchvision_params"] == data["params"]
+
+
 def test_info_json(capsys):
     assert main(["info", "A", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

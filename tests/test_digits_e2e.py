@@ -4,6 +4,7 @@ cores, the accuracy the README states."""
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: The README's promise for this run.
 MIN_TOP1_ACCURACY = 0.90
 #: The run the README documents (examples/make_digits.py, "End to end on real data").
-DIGITS_OPTIONS = dict(width_mult=1 / 16, init="glorot", batch_size=16, scale="224",
+DIGITS_OPTIONS = dict(width_mult=1 / 16, batch_size=16, scale="224",
                       augment=["scale", "random-crop", "pca-lighting"], epochs=3,
                       channels_last=True)
 
@@ -32,8 +33,30 @@ def test_narrow_vgg_a_learns_the_digits(tmp_path):
     assert sum(1 for _ in (data / "val").rglob("*.png")) == 364
     result = vggzoo.train("vgg11_bn", data, tmp_path / "run", workers=1, progress=False,
                           device="cpu", **DIGITS_OPTIONS)
-    assert 1 - result.best_top1_err >= MIN_TOP1_ACCURACY
+    assert 100 - result.best_top1_err >= 100 * MIN_TOP1_ACCURACY
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
     model = vggzoo.create("vgg11_bn", num_classes=10, width_mult=1 / 16, weights=result.weights)
     assert model.pretrained_cfg["weights"] == str(result.weights)
+
+
+#: Plain VGG-A (no batch norm) with every recipe default but width and batch:
+#: the run that diverged to NaN with the old default init (std 0.1).
+DEFAULT_RECIPE_OPTIONS = dict(width_mult=0.125, batch_size=64, epochs=3)
+#: Measured best val top-1 after 3 epochs: 74.2% (AVX-512 EPYC), 76.1% (AVX2
+#: kernels, ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2); after 6 epochs
+#: 87.6% and 93.1%. Chance is 10%.
+MIN_DEFAULT_RECIPE_ACCURACY = 0.60
+
+
+@pytest.mark.slow
+def test_the_default_recipe_trains_plain_vgg_a_on_the_digits(tmp_path):
+    data = _make_digits()(tmp_path / "digits")
+    result = vggzoo.train("vgg11", data, tmp_path / "run", workers=1, progress=False,
+                          device="cpu", **DEFAULT_RECIPE_OPTIONS)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["init"] == "kaiming-input" and config["lr"] == 0.01
+    assert config["augment"] == ["scale", "random-crop", "hflip", "pca-lighting"]
+    assert 100 - result.best_top1_err >= 100 * MIN_DEFAULT_RECIPE_ACCURACY
+    losses = [row["train_loss"] for row in result.metrics]
+    assert all(math.isfinite(loss) for loss in losses) and losses[-1] < losses[0]

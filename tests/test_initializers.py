@@ -23,21 +23,50 @@ def _layers(model, kind):
 
 
 def test_all_initializers_are_registered_through_the_hook():
-    assert {"paper", "glorot", "kaiming", "from-a", "from-checkpoint"} <= set(INITIALIZERS.names())
+    assert {"kaiming-input", "paper", "glorot", "kaiming", "from-a",
+            "from-checkpoint"} <= set(INITIALIZERS.names())
 
 
-def test_paper_init_is_variance_1e2_with_zero_biases():
+def test_paper_init_defaults_to_the_caffe_reading_std_001_with_zero_biases():
     model = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.25))
     weights = torch.cat([m.weight.flatten() for m in _layers(model, (nn.Conv2d, nn.Linear))])
-    assert weights.mean().abs() < 1e-3
-    assert weights.var().item() == pytest.approx(1e-2, rel=0.02)  # std 0.1
+    assert weights.mean().abs() < 1e-4
+    assert weights.var().item() == pytest.approx(1e-4, rel=0.02)  # std 0.01
     assert all(torch.all(m.bias == 0) for m in _layers(model, (nn.Conv2d, nn.Linear)))
 
 
-def test_paper_init_takes_torchvisions_std():
-    model = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.25), std=0.01)
-    fc6 = model.classifier[0].weight
-    assert fc6.std().item() == pytest.approx(0.01, rel=0.02)
+def test_paper_init_literal_variance_1e2_is_reachable():
+    model = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.25), std=0.1)
+    weights = torch.cat([m.weight.flatten() for m in _layers(model, (nn.Conv2d, nn.Linear))])
+    assert weights.var().item() == pytest.approx(1e-2, rel=0.02)  # std 0.1
+
+
+def test_kaiming_input_gives_unit_scale_features_on_0_255_inputs():
+    """The default initializer: He init with the input's RMS divided out
+    evenly, so mean-subtracted 0-255 pixels give unit-scale features, and a
+    zero last layer (the paper's literal std 0.1 gives logits in the
+    hundreds, which is what diverged)."""
+    torch.manual_seed(0)
+    batch = torch.rand(8, 3, 224, 224) * 255 - 120  # mean-subtracted 0-255 pixels
+    model = _init("kaiming-input", vggzoo.create("vgg11", num_classes=10, width_mult=0.125),
+                  batch=batch).eval()
+    layers = _layers(model, (nn.Conv2d, nn.Linear))
+    rms = batch.pow(2).mean().sqrt().item()
+    fc7 = model.classifier[3].weight
+    # He's std sqrt(2 / fan_in), times rms^(-1/L) on every layer.
+    assert fc7.std().item() == pytest.approx(math.sqrt(2 / fc7.shape[1]) * rms ** (-1 / len(layers)),
+                                             rel=0.05)
+    with torch.no_grad():
+        logits = model(batch)
+        features = model.classifier[:5](torch.flatten(model.features(batch), 1))  # fc7 + ReLU
+    assert torch.equal(logits, torch.zeros_like(logits))  # uniform posteriors at the start
+    assert torch.all(model.classifier[6].weight == 0)
+    assert torch.isfinite(features).all() and 0.1 < features.pow(2).mean().sqrt().item() < 20
+    literal = _init("paper", vggzoo.create("vgg11", num_classes=10, width_mult=0.125), std=0.1)
+    with torch.no_grad():
+        assert literal.eval()(batch).abs().max() > 100
+    assert INITIALIZERS.get("kaiming-input").info["needs_batch"] is True
+    assert vggzoo.training.resolve_config(model="vgg11", data="d", out="r").init == "kaiming-input"
 
 
 def test_glorot_and_kaiming_scale_with_fan_in():

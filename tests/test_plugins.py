@@ -148,3 +148,43 @@ def test_autoload_can_be_turned_off(plugin_path):
     assert result.returncode == 0
     assert "ep_tiny" not in result.stdout and "vgg16" in result.stdout
     assert "broken" not in result.stderr
+
+
+def test_one_plugin_can_be_blocked_by_name(plugin_path):
+    """Like pytest's -p no:NAME: by entry-point or distribution name."""
+    for blocked in ("broken,eptiny", "vggzoo-broken, vggzoo-eptiny"):
+        listed = _cli("list", VGGZOO_BLOCK_PLUGINS=blocked)
+        assert listed.returncode == 0, listed.stderr
+        assert "ep_tiny" not in listed.stdout and "vgg16" in listed.stdout
+        assert "needs libfoo" not in listed.stderr  # never imported
+        shown = _cli("plugins", VGGZOO_BLOCK_PLUGINS=blocked)
+        assert shown.stdout.count("blocked (VGGZOO_BLOCK_PLUGINS)") == 2
+        assert "FAILED" not in shown.stdout
+    only_broken = _cli("list", VGGZOO_BLOCK_PLUGINS="broken")
+    assert "ep_tiny" in only_broken.stdout and "needs libfoo" not in only_broken.stderr
+
+
+def test_a_plugin_calling_sys_exit_is_skipped_like_any_broken_one(plugin_path):
+    _make_distribution(plugin_path, "vggzoo-quitter", "quitter_plugin",
+                       "import sys\nprint('quitter: bye')\nsys.exit(3)\n", "quitter")
+    _make_distribution(plugin_path, "vggzoo-hook-quitter", "hook_quitter_plugin", textwrap.dedent('''
+        import vggzoo
+
+        @vggzoo.hookimpl
+        def vggzoo_register_models(register):
+            raise SystemExit("stop registering")
+    '''), "hook_quitter")
+    vggzoo.plugins.reset()
+    listed = _cli("list")
+    assert listed.returncode == 0, listed.stderr
+    assert "ep_tiny" in listed.stdout and "vgg16" in listed.stdout
+    assert "vggzoo-quitter" in listed.stderr and "vggzoo-hook-quitter" in listed.stderr
+    shown = _cli("plugins")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if "quitter" in line]
+    assert any("FAILED: called sys.exit(3)" in row for row in rows), shown.stdout
+    assert any("FAILED: called sys.exit('stop registering')" in row for row in rows), shown.stdout
+    imported = subprocess.run([sys.executable, "-c", "import vggzoo; "
+                               "print(sorted(vggzoo.list_models('ep_*')))"],
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0 and "['ep_tiny']" in imported.stdout, imported.stderr

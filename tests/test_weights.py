@@ -117,9 +117,12 @@ def test_torchvision_weights_for_a_model_torchvision_lacks():
         vggzoo.create("vgg16_c", weights="torchvision")
 
 
-def test_torchvision_file_names_select_torchvision_preprocessing(tmp_path):
+def test_a_file_name_alone_does_not_select_torchvision_preprocessing(tmp_path):
+    """Random values in a file named like torchvision's: not torchvision's
+    weights, so not its preprocessing (recognition is by SHA-256)."""
     model = vggzoo.create("vgg11", width_mult=TINY)
     path = tmp_path / "vgg11-8a719046.pth"
     torch.save(model.state_dict(), path)
     loaded = vggzoo.create("vgg11", width_mult=TINY, weights=path)
-    assert loaded.pretrained_cfg["preprocessing"] == vggzoo.TORCHVISION
+    assert loaded.pretrained_cfg["preprocessing"] == vggzoo.PAPER
+    assert loaded.pretrained_cfg["named_weights"] is None

@@ -13,13 +13,26 @@ from importlib.metadata import PackageNotFoundError, version
 from . import plugins
 from .errors import (DuplicateNameError, InputSizeError, UnknownNameError, VggzooError,
                      WeightsError)
-from .eval import EvalResult, evaluate
-from .factory import ModelInfo, create, list_models, model_info, to_fully_conv
+from ._lazy import lazy_attributes
 from .hookspecs import hookimpl
-from .model import VGG
-from .preprocess import PAPER, TORCHVISION, Preprocessing
-from .training import TrainConfig, Trainer, TrainResult, train
-from .weights import save_weights
+
+#: Public names and the modules that define them, imported on first use:
+#: ``import vggzoo`` (and pytest's plugin entry point) stays light, and
+#: ``vggzoo list`` does not pay for evaluation, training or torchvision.
+_LAZY = {
+    "EvalResult": "eval", "evaluate": "eval",
+    "ModelInfo": "factory", "create": "factory", "list_models": "factory",
+    "model_info": "factory", "to_fully_conv": "factory",
+    "PredictResult": "inference", "predict": "inference",
+    "VGG": "model",
+    "PAPER": "preprocess", "TORCHVISION": "preprocess", "Preprocessing": "preprocess",
+    "TrainConfig": "training", "Trainer": "training", "TrainResult": "training",
+    "train": "training",
+    "save_weights": "weights",
+}
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 try:
     __version__ = version("vggzoo")
@@ -29,7 +42,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "VGG", "EvalResult", "PAPER", "TORCHVISION", "DuplicateNameError", "InputSizeError", "ModelInfo",
     "Preprocessing", "UnknownNameError", "VggzooError", "WeightsError", "__version__",
-    "create", "evaluate", "hookimpl", "list_models", "model_info", "plugins", "save_weights",
+    "PredictResult", "create", "evaluate", "hookimpl", "list_models", "model_info", "plugins",
+    "predict", "save_weights",
     "to_fully_conv",
     "TrainConfig", "TrainResult", "Trainer", "train",
 ]

@@ -24,6 +24,6 @@ def vggzoo_register_models(register: Register) -> None:
     for spec in SPECS:
         register(spec.name, functools.partial(build_vgg, spec),
                  config=spec.config, aliases=list(spec.aliases), description=spec.description,
-                 batch_norm=spec.batch_norm, paper_params=spec.paper_params,
-                 paper_gmacs=spec.paper_gmacs, paper_results=list(spec.paper_results),
+                 batch_norm=spec.batch_norm, paper_params_m=spec.paper_params_m,
+                 paper_results=list(spec.paper_results),
                  torchvision_weights=spec.torchvision_weights, preprocessing=PAPER)

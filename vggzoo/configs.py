@@ -59,8 +59,8 @@ class VGGSpec:
     config: str | None = None
     aliases: tuple[str, ...] = ()
     description: str = ""
-    paper_params: int | None = None
-    paper_gmacs: float | None = None
+    #: Parameters in millions as the paper's Table 2 gives them (it gives no FLOPs).
+    paper_params_m: int | None = None
     paper_results: tuple[PaperResult, ...] = field(default_factory=tuple)
     #: torchvision weight enum (``torchvision.models.<name>.IMAGENET1K_V1``).
     torchvision_weights: str | None = None
@@ -76,25 +76,25 @@ _COMBO = "dense + multi-crop"
 
 SPECS: tuple[VGGSpec, ...] = (
     VGGSpec("vgg11", "A", config="A", aliases=("A",), description="VGG-A, 11 weight layers",
-            paper_params=132_863_336, paper_gmacs=7.6,
+            paper_params_m=133,
             paper_results=(_r(3, _SINGLE, "256", "256", 29.6, 10.4),),
             torchvision_weights="VGG11_Weights"),
     VGGSpec("vgg11_lrn", "A-LRN", config="A-LRN", aliases=("A-LRN",),
             description="VGG-A with local response normalisation after conv1",
-            paper_params=132_863_336,
+            paper_params_m=133,
             paper_results=(_r(3, _SINGLE, "256", "256", 29.7, 10.5),)),
     VGGSpec("vgg13", "B", config="B", aliases=("B",), description="VGG-B, 13 weight layers",
-            paper_params=133_047_848, paper_gmacs=11.3,
+            paper_params_m=133,
             paper_results=(_r(3, _SINGLE, "256", "256", 28.7, 9.9),),
             torchvision_weights="VGG13_Weights"),
     VGGSpec("vgg13_shallow", "B-shallow", config="B-shallow",
             description="VGG-B with each pair of 3x3 convs replaced by one 5x5 (paper's shallow net)"),
     VGGSpec("vgg16_c", "C", config="C", aliases=("C",),
             description="VGG-C, 16 weight layers with three 1x1 convs",
-            paper_params=133_638_952,
+            paper_params_m=134,
             paper_results=(_r(3, _SINGLE, "[256;512]", "384", 27.3, 8.8),)),
     VGGSpec("vgg16", "D", config="D", aliases=("D",), description="VGG-D, 16 weight layers",
-            paper_params=138_357_544, paper_gmacs=15.5,
+            paper_params_m=138,
             paper_results=(_r(3, _SINGLE, "256", "256", 27.0, 8.8),
                            _r(3, _SINGLE, "[256;512]", "384", 25.6, 8.1),
                            _r(4, _MULTI, "[256;512]", "256,384,512", 24.8, 7.5),
@@ -102,7 +102,7 @@ SPECS: tuple[VGGSpec, ...] = (
                            _r(6, "fusion D+E, " + _COMBO, "[256;512]", "256,384,512", 23.7, 6.8)),
             torchvision_weights="VGG16_Weights"),
     VGGSpec("vgg19", "E", config="E", aliases=("E",), description="VGG-E, 19 weight layers",
-            paper_params=143_667_240, paper_gmacs=19.6,
+            paper_params_m=144,
             paper_results=(_r(3, _SINGLE, "[256;512]", "384", 25.5, 8.0),
                            _r(4, _MULTI, "[256;512]", "256,384,512", 24.8, 7.5),
                            _r(5, _COMBO, "[256;512]", "256,384,512", 24.4, 7.1),

@@ -59,7 +59,8 @@ def dense_inference(model: str = "vgg16", *, photo: str = "chelsea", scale: int 
         scores = net.score_map(x)
         probs = scores.mean(dim=(2, 3)).softmax(dim=1)[0]
     seconds = time.perf_counter() - start
-    categories = imagenet_categories() if net.num_classes == 1000 else None
+    categories = net.pretrained_cfg.get("classes") or (
+        imagenet_categories() if net.num_classes == 1000 else None)
     top = probs.topk(5)
     top5 = [(categories[i] if categories else str(i), float(p))
             for p, i in zip(top.values.tolist(), top.indices.tolist())]

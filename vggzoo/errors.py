@@ -35,6 +35,8 @@ class OptionError(VggzooError, ValueError):
     shape or size, or two options that cannot be combined."""
 
 
+
+
 class BackendUnavailableError(VggzooError, RuntimeError):
     """Something a backend needs is missing here: a package (TensorRT), a
     device (CUDA GPU) or a feature of the installed version."""
@@ -45,3 +47,17 @@ class DataError(VggzooError, ValueError):
 
 class ConfigError(VggzooError, ValueError):
     """A training configuration that contradicts itself or its recipe."""
+
+
+class DivergedError(VggzooError, RuntimeError):
+    """Training produced a non-finite loss, gradient or validation output; the
+    run stops at once and its files keep the last finite state."""
+
+
+class OutputError(VggzooError, OSError):
+    """An output path that cannot be written: checked before the work starts."""
+
+
+class ScaleError(OptionError, ConfigError):
+    """A test or training scale that cannot be parsed or derived (an option
+    on the command line, a field of a training configuration)."""

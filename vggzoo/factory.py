@@ -2,103 +2,177 @@
 
 from __future__ import annotations
 
-import json
+import fnmatch
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from .configs import MIN_INPUT_SIZE
-from .errors import WeightsError
+from .errors import OptionError, WeightsError
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .registry import MODELS
-from .weights import load_into, read_metadata, read_state_dict, torchvision_state_dict
+from .weights import load_into, read_weights
 
 WeightsArg = str | os.PathLike | Mapping[str, torch.Tensor] | None
 DEFAULT_INPUT_SIZE = (3, 224, 224)
+#: Channels of the first conv at width 1 (conv1_1 of every VGG layout).
+FIRST_WIDTH = 64
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered model names matching an fnmatch pattern.
+def list_models(pattern: str | Sequence[str] = "*", *, exclude: str | Sequence[str] = (),
+                pretrained: bool = False) -> list[str]:
+    """Registered model names matching fnmatch pattern(s), minus ``exclude``.
+
+    ``pretrained=True`` lists named weights instead (``vgg16.tv_in1k``): the
+    models that have them, each with its weights' tag; the pattern matches
+    either part.
 
     >>> list_models("vgg16*")
     ['vgg16', 'vgg16_bn', 'vgg16_c']
+    >>> list_models("vgg1[16]*", exclude="*_bn", pretrained=True)
+    ['vgg11.tv_in1k', 'vgg16.tv_in1k']
     """
-    return MODELS.names(pattern)
+    from .registry import WEIGHTS
+
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    excludes = [exclude] if isinstance(exclude, str) else list(exclude)
+    names = WEIGHTS.names() if pretrained else MODELS.names()
+
+    def matches(name: str, globs: list[str]) -> bool:
+        parts = (name, name.split(".")[0]) if pretrained else (name,)
+        return any(fnmatch.fnmatchcase(part, g) for part in parts for g in globs)
+
+    return [n for n in names if matches(n, patterns) and not matches(n, excludes)]
 
 
-def create(name: str, *, fully_conv: bool = False, num_classes: int = 1000,
-           weights: WeightsArg = None, width_mult: float = 1.0, dropout: float = 0.5,
-           **kwargs: Any) -> nn.Module:
+#: create()'s own keywords (every builder gets the first four).
+CREATE_KEYWORDS = ("fully_conv", "num_classes", "weights", "pretrained", "width_mult", "dropout",
+                   "in_chans", "features_only", "out_indices")
+#: Keywords of timm and torchvision that mean one of create()'s under another name.
+_OTHER_NAMES = {"drop_rate": "dropout", "num_channels": "in_chans"}
+
+
+def _check_builder_keywords(name: str, builder: Any, kwargs: Mapping[str, Any]) -> None:
+    """Refuse keywords the model's builder does not take, with the accepted
+    ones, instead of a TypeError from inside it."""
+    import difflib
+    import inspect
+
+    try:
+        parameters = inspect.signature(builder).parameters
+    except (TypeError, ValueError):  # a builder without a signature: let it decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = sorted({*CREATE_KEYWORDS, *(k for k in parameters if k not in ("args", "self"))})
+    for key in kwargs:
+        if key not in parameters:
+            hint = _OTHER_NAMES.get(key) or next(iter(difflib.get_close_matches(key, accepted, 1)),
+                                                 None)
+            raise OptionError(f"create({name!r}) does not take {key}="
+                              + (f" (did you mean {hint}=?)" if hint else "")
+                              + f"; it takes: {', '.join(accepted)}")
+
+
+def create(name: str, *, fully_conv: bool = False, num_classes: int | None = None,
+           weights: WeightsArg = None, pretrained: bool = False, width_mult: float | None = None,
+           dropout: float = 0.5, in_chans: int | None = None, features_only: bool = False,
+           out_indices: int | Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered model, optionally loading weights.
 
-    ``name`` may be an alias (``"D"`` is ``vgg16``).  ``weights`` is a file
-    (``.pth`` state dict or ``.safetensors``), a state dict, or
-    ``"torchvision"``.  The model's ``pretrained_cfg`` records the name,
-    input sizes and the preprocessing its weights expect.
+    ``name`` may be an alias (``"D"`` is ``vgg16``) and may carry a weights
+    tag (``"vgg16.tv_in1k"``, used with ``pretrained=True``).  ``weights`` is
+    a file (``.pth`` state dict or ``.safetensors``), a training run
+    directory, named weights (``"vgg16.tv_in1k"``; ``"torchvision"`` is the
+    model's torchvision weights) or a state dict.  ``pretrained=True`` loads
+    the model's default named weights.
+
+    Width, class count, input channels, class names and preprocessing come
+    from what the weights record (their metadata, or the named weights their
+    SHA-256 matches); an argument that disagrees is an error naming both
+    values.  Without weights the defaults are width 1, 1000 classes, 3
+    channels.  ``num_classes=0`` gives a model returning pooled trunk
+    features; ``features_only=True`` a module returning the stage maps of
+    ``out_indices`` (see :class:`vggzoo.model.FeatureInfo`).
 
     >>> m = create("vgg16", fully_conv=True, width_mult=0.25)
     >>> m.score_map(torch.zeros(1, 3, 384, 384)).shape
     torch.Size([1, 1000, 6, 6])
     """
-    entry = MODELS.get(name)
-    model = entry.obj(fully_conv=fully_conv, num_classes=num_classes,
-                      width_mult=width_mult, dropout=dropout, **kwargs)
-    preprocessing: Preprocessing = entry.info.get("preprocessing", PAPER)
-    weights_source = None
+    from . import pretrained as named
+
+    base, _, tag = name.partition(".")
+    entry = MODELS.get(base if tag else name)
+    if tag and not pretrained and weights is None:
+        raise WeightsError(f"{name!r} names weights: pass pretrained=True to load them, or "
+                           f"create({entry.name!r}) for a random model")
+    if pretrained:
+        if weights is not None:
+            raise WeightsError("pass either pretrained=True or weights=..., not both")
+        weights = f"{entry.name}.{tag}" if tag else named.default_weights(entry.name)
+    if weights == "torchvision":
+        weights = _torchvision_name(entry)
+    state, facts = read_weights(weights)
+    facts.agree("model", entry.name)
+    width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
+    in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
+    if facts.num_classes is not None or num_classes is None:
+        num_classes = facts.agree("num_classes", num_classes, _head_classes(state) or 1000)
+    # else: a given count and weights that record none; load_into re-initialises
+    # an fc8 of another count (with a warning), as fine-tuning wants.
+    if in_chans != 3:  # builders of plugins written before in_chans need not take it
+        kwargs["in_chans"] = in_chans
+    _check_builder_keywords(entry.name, entry.obj, kwargs)
+    model = entry.obj(fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
+                      dropout=dropout, **kwargs)
+    preprocessing: Preprocessing = facts.preprocessing or entry.info.get("preprocessing", PAPER)
+    classes = facts.classes if facts.classes and len(facts.classes) == num_classes else None
     model.pretrained_cfg = {"name": entry.name, "config": entry.info.get("config")}
-    if weights is not None:
-        state, weights_source, preprocessing = _resolve_weights(entry, weights, width_mult,
-                                                                preprocessing)
-        load_into(model, state, source=weights_source)
+    if state is not None:
+        load_into(model, state, source=facts.source)
     model.pretrained_cfg.update(
-        fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
-        input_size=DEFAULT_INPUT_SIZE, min_input_size=MIN_INPUT_SIZE,
-        preprocessing=preprocessing, weights=weights_source)
+        fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult, in_chans=in_chans,
+        input_size=(in_chans, *DEFAULT_INPUT_SIZE[1:]), min_input_size=MIN_INPUT_SIZE,
+        preprocessing=preprocessing, weights=None if state is None else facts.source,
+        named_weights=facts.named, classes=classes, train_scale=facts.train_scale)
+    if features_only:
+        from .model import FeatureExtractor
+
+        return FeatureExtractor(model, out_indices)
     return model
 
 
-def _resolve_weights(entry, weights: WeightsArg, width_mult: float,
-                     default: Preprocessing) -> tuple[Mapping[str, torch.Tensor], str, Preprocessing]:
-    if isinstance(weights, Mapping):
-        return weights, "state dict", default
-    if weights == "torchvision":
-        enum_name = entry.info.get("torchvision_weights")
-        if not enum_name:
-            have = [e.name for e in MODELS.entries() if e.info.get("torchvision_weights")]
-            raise WeightsError(f"torchvision has no weights for {entry.name!r}; it has them "
-                               f"for {', '.join(have)}")
-        if width_mult != 1.0:
-            raise WeightsError("torchvision weights need width_mult=1.0")
-        return torchvision_state_dict(enum_name), f"torchvision {enum_name}.IMAGENET1K_V1", TORCHVISION
-    path = Path(weights)
-    return read_state_dict(path), str(path), _file_preprocessing(path, default)
+def _torchvision_name(entry) -> str:
+    if not entry.info.get("torchvision_weights"):
+        have = [e.name for e in MODELS.entries() if e.info.get("torchvision_weights")]
+        raise WeightsError(f"torchvision has no weights for {entry.name!r}; it has them "
+                           f"for {', '.join(have)}")
+    return f"{entry.name}.tv_in1k"
 
 
-def _file_preprocessing(path: Path, default: Preprocessing) -> Preprocessing:
-    """Preprocessing stored in a vggzoo .safetensors file, or known from the
-    file name of a torchvision download, else the model's default."""
-    stored = read_metadata(path).get("preprocessing")
-    if stored:
-        return Preprocessing.from_dict(json.loads(stored))
-    if path.name in _torchvision_file_names():
-        return TORCHVISION
-    return default
+def _head_classes(state: Mapping[str, torch.Tensor] | None) -> int | None:
+    """fc8's output count in a state dict (None without a head)."""
+    if not state:
+        return None
+    heads = [int(k.split(".")[1]) for k in state
+             if k.startswith("classifier.") and k.endswith(".weight") and k.split(".")[1].isdigit()]
+    return int(state[f"classifier.{max(heads)}.weight"].shape[0]) if heads else None
 
 
-def _torchvision_file_names() -> set[str]:
-    from torchvision.models import get_weight
+def _width_mult(state: Mapping[str, torch.Tensor] | None) -> float | None:
+    """Width of a bare state dict from its first conv (64 channels at width
+    1 in every VGG layout); a wrong guess fails loading with a clear error."""
+    first = state.get("features.0.weight") if state else None
+    return int(first.shape[0]) / FIRST_WIDTH if first is not None and first.dim() == 4 else None
 
-    names = set()
-    for entry in MODELS.entries():
-        enum_name = entry.info.get("torchvision_weights")
-        if enum_name:
-            names.add(Path(get_weight(f"{enum_name}.IMAGENET1K_V1").url).name)
-    return names
+
+def _in_chans(state: Mapping[str, torch.Tensor] | None) -> int | None:
+    first = state.get("features.0.weight") if state else None
+    return int(first.shape[1]) if first is not None and first.dim() == 4 else None
 
 
 def to_fully_conv(model: nn.Module) -> nn.Module:
@@ -108,17 +182,24 @@ def to_fully_conv(model: nn.Module) -> nn.Module:
     if cfg.get("fully_conv"):
         return model
     if "name" not in cfg:
-        raise ValueError("to_fully_conv needs a model made by vggzoo.create "
+        raise OptionError("to_fully_conv needs a model made by vggzoo.create "
                          "(its pretrained_cfg names the architecture)")
     converted = create(cfg["name"], fully_conv=True, num_classes=cfg["num_classes"],
-                       width_mult=cfg["width_mult"], weights=model.state_dict())
-    converted.pretrained_cfg.update(preprocessing=cfg["preprocessing"], weights=cfg["weights"])
+                       width_mult=cfg["width_mult"], in_chans=cfg.get("in_chans", 3),
+                       weights=model.state_dict())
+    converted.pretrained_cfg.update({k: cfg[k] for k in ("preprocessing", "weights",
+                                                         "named_weights", "classes", "train_scale")
+                                     if k in cfg})
     return converted.to(next(model.parameters()).device)
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Facts about a registered model, measured or from the paper."""
+    """Facts about a registered model, each labelled with where it comes
+    from: ``params`` and ``macs_224`` are counted here (meta device,
+    FlopCounterMode); ``paper_*`` are the paper's (Table 2 gives parameters
+    in millions and no FLOPs); ``torchvision_*`` are torchvision's weights
+    metadata (``num_params``, ``_ops`` in GMACs)."""
 
     name: str
     config: str | None
@@ -130,10 +211,11 @@ class ModelInfo:
     default_input_size: tuple[int, int, int]
     min_input_size: int
     preprocessing: dict[str, Any]
-    paper_params: int | None = None
-    paper_gmacs: float | None = None
+    paper_params_m: int | None = None
     paper_results: list[dict[str, Any]] = field(default_factory=list)
     torchvision_weights: str | None = None
+    torchvision_params: int | None = None
+    torchvision_gmacs: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,14 +235,18 @@ def model_info(name: str) -> ModelInfo:
     paper_pre: Preprocessing = entry.info.get("preprocessing", PAPER)
     preprocessing: dict[str, Any] = {"default": paper_pre.as_dict(),
                                      "mean_rgb_255": paper_pre.mean_rgb_255}
+    tv_meta: dict[str, Any] = {}
     if entry.info.get("torchvision_weights"):
         preprocessing["torchvision_weights"] = TORCHVISION.as_dict()
+        from torchvision.models import get_weight
+
+        tv_meta = get_weight(f"{entry.info['torchvision_weights']}.IMAGENET1K_V1").meta
     return ModelInfo(
         name=entry.name, config=entry.info.get("config"),
         description=entry.info.get("description", ""), source=entry.source,
         aliases=entry.aliases, params=params, macs_224=macs,
         default_input_size=DEFAULT_INPUT_SIZE, min_input_size=MIN_INPUT_SIZE,
-        preprocessing=preprocessing, paper_params=entry.info.get("paper_params"),
-        paper_gmacs=entry.info.get("paper_gmacs"),
+        preprocessing=preprocessing, paper_params_m=entry.info.get("paper_params_m"),
         paper_results=[asdict(r) for r in entry.info.get("paper_results", [])],
-        torchvision_weights=entry.info.get("torchvision_weights"))
+        torchvision_weights=entry.info.get("torchvision_weights"),
+        torchvision_params=tv_meta.get("num_params"), torchvision_gmacs=tv_meta.get("_ops"))

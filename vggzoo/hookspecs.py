@@ -77,3 +77,15 @@ def vggzoo_register_runners(register: Register) -> None:
     the options it understands (``model``, ``weights``, ``onnx``, ``engine``,
     ``device``, ...) and ignores the rest.  See :mod:`vggzoo.runtime.base`.
     """
+
+
+@hookspec
+def vggzoo_register_weights(register: Register) -> None:
+    """Register named weights (``vgg16.tv_in1k``, selected by ``weights=NAME``
+    or ``pretrained=True``).
+
+    ``obj`` is a :class:`vggzoo.pretrained.NamedWeights`: the model, file
+    name, SHA-256 (or its prefix), preprocessing, class names, reported
+    accuracy and source of one weights file.  A file whose hash matches is
+    recognised under any name.
+    """

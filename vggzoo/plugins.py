@@ -1,11 +1,15 @@
 """The plugin manager: finds plugins, runs their hooks, fills the registries.
 
 Loading is lazy (first registry use) and forgiving: a plugin that fails to
-import, uses a misspelled hook (``check_pending``) or raises while
-registering is skipped with a :class:`VggzooPluginWarning` naming its
+import, calls ``sys.exit()`` (or raises any ``BaseException`` but
+``KeyboardInterrupt``) while importing or registering, uses a misspelled hook
+(``check_pending``) or raises while registering is skipped with a :class:`VggzooPluginWarning` naming its
 distribution and entry point; nothing it registered stays, and ``vggzoo
 plugins`` lists it as failed with the error.  Set
-``VGGZOO_DISABLE_PLUGIN_AUTOLOAD=1`` to load only vggzoo's own plugins.
+``VGGZOO_DISABLE_PLUGIN_AUTOLOAD=1`` to load only vggzoo's own plugins, or
+``VGGZOO_BLOCK_PLUGINS=NAME[,NAME...]`` (entry-point or distribution names)
+to leave out some, like pytest's ``-p no:NAME``; ``vggzoo plugins`` lists
+those as blocked.
 
 >>> import vggzoo
 >>> vggzoo.plugins.register(my_plugin_module)    # for code and tests
@@ -28,6 +32,7 @@ from .registry import ALL as REGISTRIES
 
 ENTRY_POINT_GROUP = "vggzoo"
 DISABLE_AUTOLOAD_ENV = "VGGZOO_DISABLE_PLUGIN_AUTOLOAD"
+BLOCK_ENV = "VGGZOO_BLOCK_PLUGINS"
 #: vggzoo's own behaviour, registered through the same hooks as third-party code.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "vggzoo.builtin_models",
@@ -35,6 +40,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "vggzoo.eval.protocols",
     "vggzoo.data.transforms",
     "vggzoo.training.initializers",
+    "vggzoo.pretrained",
 )
 
 
@@ -54,6 +60,8 @@ class PluginRecord:
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    #: Left out on purpose (``VGGZOO_BLOCK_PLUGINS``): not loaded, not an error.
+    blocked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -75,9 +83,15 @@ def load() -> pluggy.PluginManager:
         _add(importlib.import_module(module_name), PluginRecord(module_name, builtin=True),
              strict=True)
     if not os.environ.get(DISABLE_AUTOLOAD_ENV):
+        blocked = blocked_names()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            _load_entry_point(ep)
+            _load_entry_point(ep, blocked)
     return _pm
+
+
+def blocked_names() -> set[str]:
+    """Entry-point or distribution names in ``VGGZOO_BLOCK_PLUGINS``."""
+    return {n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()}
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -85,7 +99,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return load()
 
 
-def _load_entry_point(ep: metadata.EntryPoint) -> None:
+def _load_entry_point(ep: metadata.EntryPoint, blocked: set[str] = frozenset()) -> None:
     dist = getattr(ep, "dist", None)
     record = PluginRecord(
         name=ep.name,
@@ -93,6 +107,10 @@ def _load_entry_point(ep: metadata.EntryPoint) -> None:
         version=dist.version if dist is not None else None,
         entry_point=f"{ep.name} = {ep.value}",
     )
+    if {record.name, record.distribution} & blocked:
+        record.blocked = True
+        _records.setdefault(record.name, record)
+        return
     if ep.name in _records:
         record.error = (f"entry point name {ep.name!r} is already used by "
                         f"{_describe(_records[ep.name])}")
@@ -101,12 +119,20 @@ def _load_entry_point(ep: metadata.EntryPoint) -> None:
         return
     try:
         plugin = ep.load()
-    except Exception as exc:  # any import-time error must not break vggzoo
-        record.error = f"{type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # any import-time error, sys.exit() too, must not break vggzoo
+        record.error = _error_text(exc)
         _records[record.name] = record
         _warn(record)
         return
     _add(plugin, record, strict=False)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _describe(record: PluginRecord) -> str:
@@ -137,9 +163,11 @@ def _add(plugin: Any, record: PluginRecord, *, strict: bool) -> None:
                     continue
                 register = _register_callback(registry, record)
                 impl.function(**{arg: register for arg in impl.argnames})
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         _forget(record.name, plugin)
-        record.error = f"{type(exc).__name__}: {exc}"
+        record.error = _error_text(exc)
         record.registered = {}
         if strict:
             del _records[record.name]

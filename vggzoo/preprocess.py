@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from typing import TYPE_CHECKING
+
 import torch
-from torchvision.transforms import v2
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
 
 
 @dataclass(frozen=True)
@@ -43,16 +47,24 @@ PAPER = Preprocessing("mean-rgb", (123.68 / 255, 116.779 / 255, 103.939 / 255), 
 TORCHVISION = Preprocessing("torchvision", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-def to_input(pre: Preprocessing, *, scale: int | None = None) -> v2.Compose:
+def to_input(pre: Preprocessing, *, scale: int | None = None) -> "v2.Compose":
     """Transform that turns a PIL image / uint8 tensor into a network input.
 
     ``scale`` rescales isotropically so the shortest side equals it (the
     paper's test scale Q); ``None`` keeps the image's own size.
 
+    The resize (bilinear, antialiased) runs on float pixels, after the uint8
+    image is converted, not on uint8 pixels rounded back to integers: this is
+    the one resize semantics of vggzoo's test protocols, shared by ``vggzoo
+    eval``, training's validation and the exported dense-protocol graph
+    (whose posteriors therefore equal evaluation's).
+
     >>> t = to_input(PAPER, scale=256)
     """
-    steps: list = [v2.ToImage()]
+    from torchvision.transforms import v2
+
+    steps: list = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     if scale is not None:
         steps.append(v2.Resize(scale, antialias=True))
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(pre.mean), list(pre.std))]
+    steps.append(v2.Normalize(list(pre.mean), list(pre.std)))
     return v2.Compose(steps)

@@ -145,5 +145,8 @@ EVAL_PROTOCOLS: Registry = Registry("evaluation protocol", hook="vggzoo_register
 EXPORTERS: Registry = Registry("exporter", hook="vggzoo_register_exporters",
                                on_first_use=_load_plugins)
 RUNNERS: Registry = Registry("runner", hook="vggzoo_register_runners", on_first_use=_load_plugins)
+WEIGHTS: Registry = Registry("named weights", hook="vggzoo_register_weights",
+                             on_first_use=_load_plugins)
 
-ALL: tuple[Registry, ...] = (MODELS, AUGMENTATIONS, INITIALIZERS, EVAL_PROTOCOLS, EXPORTERS, RUNNERS)
+ALL: tuple[Registry, ...] = (MODELS, AUGMENTATIONS, INITIALIZERS, EVAL_PROTOCOLS, EXPORTERS, RUNNERS,
+                             WEIGHTS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import OptionError
+
 #: Colour photos bundled with scikit-image (no fetching needed).
 PHOTOS = ("chelsea", "coffee", "astronaut")
 
@@ -12,7 +14,7 @@ PHOTOS = ("chelsea", "coffee", "astronaut")
 def load_photo(name: str = "chelsea") -> np.ndarray:
     """An RGB uint8 (H, W, 3) photo from scikit-image's bundled data."""
     if name not in PHOTOS:
-        raise ValueError(f"unknown sample photo {name!r}; choose one of {', '.join(PHOTOS)}")
+        raise OptionError(f"unknown sample photo {name!r}; choose one of {', '.join(PHOTOS)}")
     try:
         from skimage import data
     except ImportError as exc:

@@ -7,7 +7,15 @@ Accepted sources for ``create(..., weights=...)``:
   ``torch.load(weights_only=True)``; vggzoo training checkpoints (a dict with
   a ``"model"`` state dict) work too, and DDP's ``module.`` prefix is dropped;
 * ``"torchvision"``: torchvision's own ImageNet weights, from the torch hub
-  cache (downloaded when the network allows).
+  cache (downloaded when the network allows);
+* a named weights entry (``"vgg16.tv_in1k"``, see :mod:`vggzoo.pretrained`);
+* a training run directory (its ``model.safetensors``).
+
+What a weights file says about itself (:class:`WeightsFacts`: architecture,
+width, class count and names, input channels, preprocessing, training scale)
+comes from its ``.safetensors`` metadata or, for a file without any, from
+the registered weights whose SHA-256 it has; every entry point reads it
+through :func:`read_facts`, so nothing has to be repeated on the command line.
 
 FC and fully-convolutional models share key names, so either kind of file
 loads into either form (see :mod:`vggzoo.model`).
@@ -15,27 +23,31 @@ loads into either form (see :mod:`vggzoo.model`).
 
 from __future__ import annotations
 
+import json
 import os
-import urllib.error
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from .errors import WeightsError
 from .io import atomic_path
+from .preprocess import Preprocessing
 
 StateDict = Mapping[str, torch.Tensor]
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of a weights file, without executing any code from it."""
-    path = Path(path)
+    path = weights_path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; pass the path of a .pth or "
-                           f".safetensors file (or weights='torchvision')")
+                           f".safetensors file, a run directory, or named weights "
+                           f"(vggzoo.list_models(pretrained=True))")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -53,9 +65,135 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+#: The weights file a finished training run leaves in its run directory.
+RUN_WEIGHTS = "model.safetensors"
+
+
+def weights_path(source: str | os.PathLike) -> Path:
+    """A weights file, or the ``model.safetensors`` of a run directory."""
+    path = Path(source)
+    if path.is_dir():
+        if not (path / RUN_WEIGHTS).is_file():
+            raise WeightsError(f"{path} is a folder without {RUN_WEIGHTS}: pass a finished "
+                               f"training run's directory or a weights file")
+        return path / RUN_WEIGHTS
+    return path
+
+
+@dataclass(frozen=True)
+class WeightsFacts:
+    """What weights say about themselves; ``None`` where they say nothing."""
+
+    source: str
+    model: str | None = None
+    width_mult: float | None = None
+    num_classes: int | None = None
+    in_chans: int | None = None
+    classes: list[str] | None = None
+    preprocessing: Preprocessing | None = None
+    train_scale: str | None = None
+    #: Registered named weights these are (by name or by SHA-256).
+    named: str | None = None
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, str], source: str) -> "WeightsFacts":
+        """Facts from ``.safetensors`` / export metadata (string values)."""
+        def get(key: str, kind: Any) -> Any:
+            value = meta.get(key)
+            return None if value in (None, "", "null") else kind(value)
+
+        classes = get("classes", json.loads)
+        pre = get("preprocessing", json.loads)
+        return cls(source, model=get("model", str), width_mult=get("width_mult", float),
+                   num_classes=get("num_classes", int), in_chans=get("in_chans", int),
+                   classes=list(classes) if classes else None,
+                   preprocessing=Preprocessing.from_dict(pre) if pre else None,
+                   train_scale=get("train_scale", str), named=get("named_weights", str))
+
+    def to_metadata(self) -> dict[str, str]:
+        """The ``.safetensors`` metadata that :meth:`from_metadata` reads back."""
+        values = {"model": self.model, "width_mult": self.width_mult,
+                  "num_classes": self.num_classes, "in_chans": self.in_chans,
+                  "train_scale": self.train_scale, "named_weights": self.named}
+        meta = {k: str(v) for k, v in values.items() if v is not None}
+        if self.classes is not None:
+            meta["classes"] = json.dumps(list(self.classes))
+        if self.preprocessing is not None:
+            meta["preprocessing"] = json.dumps(self.preprocessing.as_dict())
+        return meta
+
+    def agree(self, key: str, given: Any, default: Any = None) -> Any:
+        """``given`` when the weights say nothing or the same; the weights'
+        value when ``given`` is None; an error naming both when they differ."""
+        stored = getattr(self, key)
+        if stored is None:
+            return default if given is None else given
+        if given is None or _same(key, given, stored):
+            return stored
+        hint = (f"; to fine-tune on {given} classes, load them and call "
+                f"model.reset_classifier({given}) (or train --init-from)"
+                if key == "num_classes" else "")
+        raise WeightsError(f"{self.source} holds {key}={stored} but {key}={given} was asked "
+                           f"for: leave {key} out to use the weights' value, or pass other "
+                           f"weights{hint}")
+
+
+def _same(key: str, given: Any, stored: Any) -> bool:
+    if key == "model":
+        from .registry import MODELS
+
+        return MODELS.get(given).name == MODELS.get(stored).name
+    if key == "width_mult":
+        return abs(float(given) - float(stored)) < 1e-9
+    return given == stored
+
+
+def read_facts(source: str | os.PathLike) -> WeightsFacts:
+    """The facts of a weights file, run directory or named weights."""
+    from . import pretrained
+
+    if pretrained.is_named(source):
+        name, spec = pretrained.get_weights(str(source))
+        return WeightsFacts(name, model=spec.model, width_mult=spec.width_mult,
+                            num_classes=spec.num_classes, in_chans=3,
+                            classes=list(spec.classes) if spec.classes else None,
+                            preprocessing=spec.preprocessing, train_scale=spec.train_scale,
+                            named=name)
+    path = weights_path(source)
+    if not path.is_file():
+        return WeightsFacts(str(path))
+    facts = WeightsFacts.from_metadata(read_metadata(path), str(path))
+    if facts.preprocessing is None and facts.named is None:
+        named = pretrained.identify(path)
+        if named is not None:
+            known = read_facts(named)
+            return WeightsFacts(str(path), **{k: v for k, v in known.__dict__.items()
+                                              if k != "source"})
+    return facts
+
+
+def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None
+                 ) -> tuple[dict[str, torch.Tensor] | None, WeightsFacts]:
+    """Tensors and facts of any weights argument: a file, a run directory,
+    named weights (``vgg16.tv_in1k``), a state dict, or None (no weights)."""
+    from . import pretrained
+
+    if source is None:
+        return None, WeightsFacts("no weights")
+    if isinstance(source, Mapping):
+        return dict(source), WeightsFacts("state dict")
+    if pretrained.is_named(source):
+        facts = read_facts(source)
+        state, _ = pretrained.load_named(str(source))
+        return state, facts
+    return read_state_dict(source), read_facts(source)
+
+
 def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
     """The metadata of a ``.safetensors`` weights file (empty for other files)."""
     path = Path(weights)
+    if path.is_dir():
+        path = path / RUN_WEIGHTS
     if path.suffix != ".safetensors" or not path.is_file():
         return {}
     from safetensors import safe_open
@@ -75,33 +213,17 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     return path
 
 
-def torchvision_state_dict(enum_name: str, *, progress: bool = True) -> dict[str, torch.Tensor]:
-    """torchvision's IMAGENET1K_V1 weights for ``enum_name`` (e.g. ``VGG16_Weights``).
-
-    Uses the torch hub cache; when the file is missing and cannot be
-    downloaded, the error says which file to put where.
-    """
-    from torchvision.models import get_weight
-
-    weights = get_weight(f"{enum_name}.IMAGENET1K_V1")
-    try:
-        return weights.get_state_dict(progress=progress, check_hash=True)
-    except (urllib.error.URLError, OSError, RuntimeError) as exc:
-        target = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-        raise WeightsError(
-            f"cannot load torchvision weights {enum_name}: {exc}. Without network access, "
-            f"download {weights.url} elsewhere and put it at {target} "
-            f"(or pass weights='path/to/file.pth')") from exc
-
-
 def load_into(model: nn.Module, state: StateDict, *, source: str) -> None:
     """Load ``state`` into ``model`` with errors that say what does not match.
 
     A final classifier of another class count is left freshly initialised
-    (with a warning), which is what fine-tuning on a new label set wants.
+    (with a warning), which is what fine-tuning on a new label set wants; a
+    model without a head (``num_classes=0``) takes only the trunk.
     """
     own = model.state_dict()
     state = dict(state)
+    if not any(k.startswith("classifier.") for k in own):
+        state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
     last = _last_head_index(own)
     head = [k for k in own if k.rsplit(".", 1)[0] == f"classifier.{last}"] if last is not None else []
     if head and all(k in state for k in head) and any(

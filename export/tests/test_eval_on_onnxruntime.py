@@ -18,6 +18,14 @@ def _photos():
             for name in ("chelsea", "coffee")]
 
 
+def _photo_folder(root):
+    """``root/val/classN/img.png``: one bundled photo per class."""
+    for label, image in enumerate(_photos()):
+        folder = root / "val" / f"class{label}"
+        folder.mkdir(parents=True)
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / "img.png")
+
+
 def test_protocols_on_onnxruntime_match_pytorch(tmp_path):
     torch.manual_seed(0)
     model = vggzoo.create("vgg11", fully_conv=True, num_classes=4, width_mult=TINY_WIDTH).eval()
@@ -38,11 +46,27 @@ def test_vggzoo_eval_backend_onnxruntime(tmp_path, capsys):
     torch.manual_seed(0)
     model = vggzoo.create("vgg11", fully_conv=True, num_classes=2, width_mult=TINY_WIDTH).eval()
     path = export_onnx(model, tmp_path / "m.onnx").path
-    for label, image in enumerate(_photos()):
-        folder = tmp_path / "data" / "val" / f"class{label}"
-        folder.mkdir(parents=True)
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / "img.png")
+    _photo_folder(tmp_path / "data")
     assert main(["eval", "--backend", "onnxruntime", "--onnx", str(path), "--providers", "cpu",
                  "--data", str(tmp_path / "data"), "--scales", "256", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "dense" in out and "256" in out
+
+
+def test_a_corrupted_onnx_file_is_an_error_not_a_perfect_score(tmp_path, capsys):
+    """4 KB overwritten in the middle of the weights (0xFF bytes read as NaN
+    floats): the file still loads, and evaluation must not score it as 0% error."""
+    torch.manual_seed(0)
+    model = vggzoo.create("vgg11", fully_conv=True, num_classes=2, width_mult=TINY_WIDTH).eval()
+    path = export_onnx(model, tmp_path / "m.onnx").path
+    _photo_folder(tmp_path / "data")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = b"\xff" * 4096
+    path.write_bytes(bytes(data))
+    code = main(["eval", "--backend", "onnxruntime", "--onnx", str(path), "--providers", "cpu",
+                 "--data", str(tmp_path / "data"), "--scales", "256", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "non-finite" in captured.err and "Traceback" not in captured.err
+    assert "| 0.0 | 0.0 |" not in captured.out

@@ -180,6 +180,8 @@ class AotiRunner(Runner):
         self.num_classes = self.metadata.num_classes
         self.preprocessing = self.metadata.preprocessing
         self.architecture = self.metadata.architecture
+        self.classes = self.metadata.classes
+        self.train_scale = self.metadata.extra.get("train_scale")
         self.min_input_size = self.metadata.min_input_size
         self.batch = int(self.metadata.config["batch"])
 

@@ -1,8 +1,10 @@
 """The ``vggzoo-export`` command line.
 
 ``vggzoo-export MODEL [options]`` exports; ``vggzoo-export bench FILE``
-benchmarks; ``vggzoo-export demo`` is ``make demo``'s export half.  Errors
-vggzoo raises on purpose print as one line without a traceback.
+benchmarks; ``vggzoo-export demo`` is ``make demo``'s export half.  User
+errors (bad options, an output that cannot be written, a full disk) print as
+one line without a traceback, exit code 2; ``--debug`` or ``VGGZOO_DEBUG=1``
+shows the traceback (:mod:`vggzoo.cli.errors`, shared with ``vggzoo``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from vggzoo import io
+from vggzoo.cli.errors import add_debug_argument, debug_enabled, run_command
 from vggzoo.errors import VggzooError
 
-from .parity import parse_size
+from .artifacts import check_writable
+from .parity import parse_hw
 
 SUBCOMMANDS = ("bench", "demo")
 
@@ -26,9 +31,18 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _scale_list(text: str) -> list[int]:
+    from vggzoo.scales import parse_scales
+
+    try:
+        return parse_scales(text)
+    except VggzooError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _size_list(text: str) -> list[tuple[int, int]]:
     try:
-        return [parse_size(v) for v in text.split(",") if v.strip()]
+        return [parse_hw(v) for v in text.split(",") if v.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -54,7 +68,9 @@ def export_parser() -> argparse.ArgumentParser:
                     "not), check it against PyTorch, and write it atomically. "
                     "Other commands: `vggzoo-export bench FILE`, `vggzoo-export demo`.")
     p.add_argument("--version", action="version", version=f"vggzoo-export {__version__}")
-    p.add_argument("model", help="registered model name or paper letter (vgg16, D, ...)")
+    p.add_argument("model", nargs="?", default=None,
+                   help="registered model name or paper letter (vgg16, D, ...); default: the "
+                        "model the --weights record")
     p.add_argument("--weights", help=".pth/.safetensors file or 'torchvision' (default: random, "
                                      "with a warning)")
     p.add_argument("-o", "--output", type=Path, help="output file (default: MODEL.onnx / .pt2)")
@@ -67,11 +83,13 @@ def export_parser() -> argparse.ArgumentParser:
                    help="torch.onnx exporter (default torchscript; see docs)")
     p.add_argument("--sizes", type=_size_list, metavar="S,HxW,...",
                    help="aoti: input sizes to compile for (one package entry per size)")
-    p.add_argument("--num-classes", type=int, default=1000)
-    p.add_argument("--width-mult", type=float, default=1.0, help="width multiplier (tests)")
+    p.add_argument("--num-classes", type=int, default=None,
+                   help="class count (default: what the weights record, else 1000)")
+    p.add_argument("--width-mult", type=float, default=None,
+                   help="width multiplier (default: what the weights record, else 1)")
     p.add_argument("--protocol", choices=("dense",),
                    help="also export the paper's whole test protocol as one graph")
-    p.add_argument("--scales", type=_int_list, default=None,
+    p.add_argument("--scales", type=_scale_list, default=None,
                    help="test scales Q of --protocol, and of the --trt profiles "
                         "(default 256,384,512)")
     add_int8_arguments(p)
@@ -95,7 +113,7 @@ def add_int8_arguments(p: argparse.ArgumentParser) -> None:
                         "recursively); some calibrate, others check the agreement")
     g.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES,
                    metavar="N", help=f"images to calibrate on (default {DEFAULT_CALIBRATION_IMAGES})")
-    g.add_argument("--calibration-scales", type=_int_list, default=None, metavar="Q,...",
+    g.add_argument("--calibration-scales", type=_scale_list, default=None, metavar="Q,...",
                    help="test scales to calibrate and check at (default: the weights' recorded "
                         "test scale, else 224)")
     g.add_argument("--agreement-images", type=int, default=DEFAULT_AGREEMENT_IMAGES, metavar="M",
@@ -113,7 +131,7 @@ def bench_parser() -> argparse.ArgumentParser:
                    help=".onnx or .pt2 files of one model made by vggzoo-export")
     p.add_argument("--sizes", type=_size_list, default=[(224, 224)], metavar="S,HxW,...")
     p.add_argument("--batch", type=_int_list, default=[1], metavar="N,...")
-    p.add_argument("--dense", type=_int_list, default=None, metavar="Q,Q,...",
+    p.add_argument("--dense", type=_scale_list, default=None, metavar="Q,Q,...",
                    help="also time the dense protocol per image: a 4:3 image and its flip at "
                         "each test scale Q (e.g. 256,384,512)")
     p.add_argument("--compare", action="append", default=[],
@@ -139,7 +157,7 @@ def demo_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="vgg16")
     p.add_argument("--weights", help=".pth/.safetensors or 'torchvision' (default: torchvision's "
                                      "file if cached, else random with a warning)")
-    p.add_argument("--scales", type=_int_list, default=[224, 288, 352])
+    p.add_argument("--scales", type=_scale_list, default=[224, 288, 352])
     p.add_argument("--output-dir", type=Path, default=Path("runs/export-demo"))
     p.add_argument("--repeat", type=int, default=2)
     return p
@@ -174,11 +192,16 @@ def run_serving_export(args: argparse.Namespace) -> int:
 
         profiles_from_args(args)  # bad profile options fail before anything is exported
         import_tensorrt()  # fails at once, naming the package and the install command
+    planned = _onnx_model_name(Path(args.onnx)) if args.onnx else vggzoo_name(model_name(args))
+    if args.trt:
+        check_writable(Path(args.output or planned + ".plan"))
+    if args.triton:
+        io.check_writable_dir(args.triton, "--triton")
     if args.onnx:
         onnx_path = Path(args.onnx)
         name = _onnx_model_name(onnx_path)
     else:
-        name = vggzoo_name(args.model)
+        name = vggzoo_name(model_name(args))
         onnx_path = Path(name + ".onnx") if args.trt or args.output is None else args.output
         args.output = onnx_path if not args.trt else args.output
         export_model(args, output=onnx_path)
@@ -211,7 +234,7 @@ def run_int8_export(args: argparse.Namespace) -> int:
     if args.weights is None:
         raise VggzooError("--int8 calibrates real weights: pass --weights W (random weights "
                           "give meaningless activation ranges)")
-    model = vggzoo.create(args.model, weights=args.weights, num_classes=args.num_classes,
+    model = vggzoo.create(model_name(args), weights=args.weights, num_classes=args.num_classes,
                           width_mult=args.width_mult)
     output = args.output or Path(model.pretrained_cfg["name"] + ".int8.onnx")
     with get_console(stderr=True).status("int8 export ...") as status:
@@ -232,6 +255,21 @@ def run_int8_export(args: argparse.Namespace) -> int:
     echo(f"Checked against fp32: top-1 agreement {a.top1_agreement:.2%} >= --min-agreement "
          f"{args.min_agreement:.2%}.")
     return 0
+
+
+def model_name(args: argparse.Namespace) -> str:
+    """MODEL, or the architecture the --weights record (a run directory,
+    a vggzoo .safetensors file or named weights)."""
+    if args.model is not None:
+        return args.model
+    if args.weights is not None:
+        from vggzoo.weights import read_facts
+
+        recorded = read_facts(args.weights).model
+        if recorded:
+            return recorded
+    raise VggzooError("which model? pass MODEL (e.g. vgg16) or --weights that record it "
+                      "(a training run directory, its model.safetensors, or vgg16.tv_in1k)")
 
 
 def vggzoo_name(model: str) -> str:
@@ -257,13 +295,23 @@ def export_model(args: argparse.Namespace, output: Path | None = None):
     if args.protocol and (args.format != "onnx" or args.batch is not None):
         raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
                           "doubles the batch inside the graph); drop --batch / --format")
-    model = vggzoo.create(args.model, weights=args.weights, num_classes=args.num_classes,
+    if args.num_classes == 0:
+        from vggzoo.model import NO_CLASSES
+
+        raise VggzooError(NO_CLASSES)
+    name = model_name(args)
+    default = vggzoo_name(name) + entry.info.get("suffix", "")
+    planned = output or args.output or Path(default)
+    check_writable(planned, default)  # before the model is built or anything exported
+    if args.protocol:
+        check_writable(protocol_path(planned))
+    model = vggzoo.create(name, weights=args.weights, num_classes=args.num_classes,
                           width_mult=args.width_mult)
     if args.weights is None:
         get_console(stderr=True).print(
             f"[bold red]WARNING[/]: no --weights given: exporting {model.pretrained_cfg['name']} "
             f"with RANDOM weights (fine for benchmarks, useless for predictions)", highlight=False)
-    output = output or args.output or Path(model.pretrained_cfg["name"] + entry.info.get("suffix", ""))
+    output = planned
     options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
                                  "exporter": args.exporter, "sizes": args.sizes}.items()
                if v is not None}
@@ -305,6 +353,8 @@ def run_bench(args: argparse.Namespace) -> int:
 
     from .bench import benchmark_files, dense_case, print_rows, random_cases, write_json
 
+    if args.json:
+        io.check_writable(args.json, "--json")
     cases = random_cases(args.sizes, args.batch) + ([dense_case(args.dense)] if args.dense else [])
     notes: list[str] = []
     rows = benchmark_files(args.files, cases, compare=args.compare, providers=args.providers,
@@ -322,6 +372,7 @@ def run_bench(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import run
 
+    io.check_writable_dir(args.output_dir, "--output-dir")
     run(args.model, weights=args.weights, scales=args.scales, output_dir=args.output_dir,
         repeat=args.repeat)
     return 0
@@ -333,17 +384,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "export"
     if command == "bench":
-        args, run = bench_parser().parse_args(argv[1:]), run_bench
+        parser, argv, run = bench_parser(), argv[1:], run_bench
     elif command == "demo":
-        args, run = demo_parser().parse_args(argv[1:]), run_demo
+        parser, argv, run = demo_parser(), argv[1:], run_demo
     else:
-        args, run = export_parser().parse_args(argv), run_export
-    try:
+        parser, run = export_parser(), run_export
+    add_debug_argument(parser)
+    args = parser.parse_args(argv)
+
+    def work() -> int:
         ensure_registered()
         return run(args)
-    except (VggzooError, FileNotFoundError, PermissionError) as exc:
-        print(f"vggzoo-export {command}: error: {exc}", file=sys.stderr)
-        return 2
+
+    return run_command(f"vggzoo-export {command}", work, debug=debug_enabled(args))
 
 
 if __name__ == "__main__":

@@ -16,3 +16,8 @@ class ParityError(ExportError):
 
 class ArtifactError(VggzooError, ValueError):
     """A file that is missing, corrupt, or not a vggzoo export."""
+
+
+class EngineMismatchError(VggzooError, RuntimeError):
+    """An engine that cannot run here (other TensorRT or GPU, stale or
+    missing sidecar); the message says how to rebuild it."""

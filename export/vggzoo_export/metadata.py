@@ -147,12 +147,18 @@ def describe(model: nn.Module, **config: Any) -> ExportMetadata:
         config={"config": cfg.get("config"), "width_mult": cfg["width_mult"],
                 "num_classes": num_classes, "fully_conv": True, **config},
         preprocessing=cfg["preprocessing"], min_input_size=cfg["min_input_size"],
-        num_classes=num_classes, classes=_class_names(num_classes), weights=weights,
-        weights_sha256=digest)
+        num_classes=num_classes, classes=class_names(model), weights=weights,
+        weights_sha256=digest,
+        extra={"train_scale": cfg["train_scale"]} if cfg.get("train_scale") else {})
 
 
-def _class_names(num_classes: int) -> list[str] | None:
-    if num_classes != 1000:
+def class_names(model: nn.Module) -> list[str] | None:
+    """The class names the model's weights record (training's folder names,
+    named weights' categories), else ImageNet's for a 1000-class model."""
+    cfg = model.pretrained_cfg
+    if cfg.get("classes"):
+        return list(cfg["classes"])
+    if cfg["num_classes"] != 1000:
         return None
     from vggzoo.sample_images import imagenet_categories
 

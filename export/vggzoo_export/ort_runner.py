@@ -153,6 +153,8 @@ class OrtRunner(Runner):
         self.preprocessing = self.metadata.preprocessing
         self.min_input_size = self.metadata.min_input_size
         self.architecture = self.metadata.architecture
+        self.classes = self.metadata.classes
+        self.train_scale = self.metadata.extra.get("train_scale")
         self.fixed_batch = self.metadata.fixed_batch
         #: Providers the session really uses (after any fallback).
         self.providers: list[str] = self.session.get_providers()

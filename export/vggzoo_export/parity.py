@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 
 import torch
 
+from vggzoo.errors import OptionError
+
 from .errors import ParityError
 
 #: Checked after every export: the traced size, a non-square size whose map
@@ -25,11 +27,11 @@ FP16_TOLERANCE = 2e-2
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def parse_size(text: str) -> tuple[int, int]:
+def parse_hw(text: str) -> tuple[int, int]:
     """``"384"`` -> (384, 384); ``"288x352"`` -> (288, 352)."""
     parts = text.lower().split("x")
     if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
-        raise ValueError(f"bad size {text!r}: use N or HxW, e.g. 384 or 288x352")
+        raise OptionError(f"bad size {text!r}: use N or HxW, e.g. 384 or 288x352")
     h = int(parts[0])
     return h, int(parts[-1])
 

@@ -17,8 +17,11 @@ antialiased bilinear filter (``interpolate(antialias=True)``, used by
 torchvision's ``Resize``) at any scale; ONNX ``Resize(antialias=1)`` in
 ONNX Runtime differs from it by several grey levels when shrinking.  The
 output size follows torchvision: shortest side Q, the other
-``int(Q * long / short)``.  Resizing happens in float, like vggzoo's
-preprocessing applied to a float image.
+``int(Q * long / short)``.  Resizing happens in float on the decoded
+uint8 pixels, exactly as ``vggzoo eval`` does (:func:`vggzoo.preprocess.to_input`
+converts to float before resizing), so the graph's posteriors equal
+``vggzoo eval --protocol dense``'s; the export checks that through the
+evaluation code itself (:func:`eval_dense_posteriors`).
 
 The network's nodes are copied once per scale with their weights shared, so
 the file is as large as the network's.
@@ -37,7 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from vggzoo.preprocess import Preprocessing, to_input
+from vggzoo.preprocess import Preprocessing
+from vggzoo.runtime.base import Runner
 
 from .artifacts import staged_artifact
 from .errors import ArtifactError, ExportError
@@ -210,18 +214,22 @@ def export_protocol_graph(network_path: str | os.PathLike, output: str | os.Path
                           scales: Sequence[int] = (256, 384, 512), flip: bool = True,
                           check_size: tuple[int, int] = (240, 320)) -> ProtocolReport:
     """Write the dense-protocol graph of an exported network and check it
-    against :func:`torch_dense_posteriors` on a random image (``check_size``)."""
+    against ``vggzoo eval``'s dense protocol on the same network
+    (:func:`eval_dense_posteriors`) on a random image (``check_size``).
+
+    The reference runs the exported network itself (ONNX Runtime), whose
+    agreement with PyTorch the network export has already checked; so any
+    network exports, batch-norm ones included (their normalisation is
+    folded into the convolutions and has no weights of its own in the file).
+    """
     import onnx
 
-    from .metadata import torch_model
+    from .ort_runner import OrtRunner
 
     start = time.perf_counter()
     output = Path(output)
     network = onnx.load(str(network_path))
     model = build_protocol_graph(network, scales, flip=flip)
-    meta = ExportMetadata.from_props({p.key: p.value for p in network.metadata_props},
-                                     source=str(network_path))
-    state = _state_dict(network)
     del network
     with staged_artifact(output, (data_file_name(output),)) as stage:
         external = model.ByteSize() > EXTERNAL_DATA_THRESHOLD if _fits(model) else True
@@ -238,11 +246,11 @@ def export_protocol_graph(network_path: str | os.PathLike, output: str | os.Path
                               generator=torch.Generator().manual_seed(0))
         with ProtocolSession(staged) as session:
             got = session.posteriors(image)
-        expected = torch_dense_posteriors(torch_model(meta, state), meta.preprocessing, image,
-                                          scales, flip=flip)
+        with OrtRunner(network_path) as runner:
+            expected = eval_dense_posteriors(runner, image, scales, flip=flip)
         diff = log_posterior_diff(got, expected)
         if not diff <= FP32_TOLERANCE:
-            raise ExportError(f"the protocol graph disagrees with the PyTorch protocol: max abs "
+            raise ExportError(f"the protocol graph disagrees with vggzoo's dense protocol: max abs "
                               f"log-posterior difference {diff:.3g} > {FP32_TOLERANCE}; not written")
         files = [output] + ([output.parent / data_file_name(output)] if external else [])
     return ProtocolReport(output, files, list(scales), {f"{check_size[0]}x{check_size[1]}": diff},
@@ -263,26 +271,28 @@ def _fits(model) -> bool:
         return False
 
 
-def _state_dict(network) -> dict[str, torch.Tensor]:
-    """The network's weights by PyTorch name (the exporter prefixes ``net.``)."""
-    from onnx import numpy_helper
+def eval_dense_posteriors(runner: Runner, image: torch.Tensor, scales: Sequence[int], *,
+                          flip: bool = True) -> torch.Tensor:
+    """(N, K) posteriors of ``vggzoo eval --protocol dense`` for uint8
+    (N, 3, H, W) or (3, H, W) images: :func:`vggzoo.eval.predict` itself,
+    on any runner."""
+    from vggzoo.eval.evaluate import network_of, predict
+    from vggzoo.registry import EVAL_PROTOCOLS
 
-    return {init.name.removeprefix("net."): torch.from_numpy(numpy_helper.to_array(init).copy())
-            for init in network.graph.initializer if init.name.startswith("net.")}
+    images = list(image[None] if image.dim() == 3 else image)
+    network = network_of(runner)
+    network.scales = list(scales)
+    return predict([network], images, [EVAL_PROTOCOLS.get("dense").obj], flip=flip)["dense"]
 
 
 def torch_dense_posteriors(model: nn.Module, pre: Preprocessing, image: torch.Tensor,
                            scales: Sequence[int], *, flip: bool = True) -> torch.Tensor:
-    """The same protocol in eager PyTorch with vggzoo's own preprocessing
-    (the reference the graph is checked against)."""
-    x = image.float() / 255
-    posteriors = []
-    with torch.inference_mode():
-        for q in scales:
-            batch = to_input(pre, scale=q)(x)
-            views = [batch, batch.flip(-1)] if flip else [batch]
-            posteriors += [model(v).softmax(dim=1) for v in views]
-    return torch.stack(posteriors).mean(dim=0)
+    """:func:`eval_dense_posteriors` of a PyTorch model with preprocessing ``pre``."""
+    from vggzoo.runtime import TorchRunner
+
+    runner = TorchRunner(model)
+    runner.preprocessing = pre
+    return eval_dense_posteriors(runner, image, scales, flip=flip)
 
 
 class ProtocolSession:

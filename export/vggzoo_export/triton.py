@@ -3,6 +3,7 @@
 ``vggzoo-export vgg16 --triton REPO [--backend onnxruntime|tensorrt]`` writes::
 
     REPO/vgg16/config.pbtxt
+    REPO/vgg16/labels.txt        (class names, when the model records them)
     REPO/vgg16/1/model.onnx      (or model.plan with its .json sidecar)
 
 The config declares dynamic batching (up to ``--max-batch``), the image
@@ -40,6 +41,8 @@ from .trt.sidecar import read_sidecar, sidecar_path
 TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt")
 MODEL_FILES = {"onnxruntime": "model.onnx", "tensorrt": "model.plan"}
 DEFAULT_QUEUE_DELAY_US = 100
+#: Class names, one a line, in label order (Triton's ``label_filename``).
+LABELS_FILE = "labels.txt"
 _ONNX_TYPES = {TensorProto.FLOAT: "TYPE_FP32", TensorProto.FLOAT16: "TYPE_FP16",
                TensorProto.BFLOAT16: "TYPE_BF16", TensorProto.INT64: "TYPE_INT64",
                TensorProto.INT32: "TYPE_INT32", TensorProto.UINT8: "TYPE_UINT8"}
@@ -120,11 +123,16 @@ def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
         f'backend: "{backend}"',
         f"max_batch_size: {max_batch}",
     ]
+    labelled = class_labels(metadata) is not None
     for kind, tensors in (("input", inputs), ("output", outputs)):
         for tensor in tensors:
             dims = ", ".join(str(d) for d in tensor.dims)
+            # Triton's classification extension names the top classes of a
+            # (batch, K) output from a labels file, one class per line.
+            label = (f' label_filename: "{LABELS_FILE}"'
+                     if kind == "output" and labelled and len(tensor.dims) == 1 else "")
             lines.append(f'{kind} {{ name: "{tensor.name}" data_type: {tensor.data_type} '
-                         f"dims: [ {dims} ] }}")
+                         f"dims: [ {dims} ]{label} }}")
     lines.append(f"dynamic_batching {{ max_queue_delay_microseconds: {queue_delay_us} }}")
     if backend == "tensorrt":
         listed = ", ".join(f'"{i}"' for i in range(profiles))
@@ -162,10 +170,21 @@ def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
     for src, dst in _files_to_copy(source, target, backend):
         with atomic_path(dst) as tmp:
             shutil.copyfile(src, tmp)
+    labels = class_labels(metadata)
+    if labels is not None:
+        with atomic_path(model_dir / LABELS_FILE) as tmp:
+            tmp.write_text("".join(f"{name}\n" for name in labels))
     config_path = model_dir / "config.pbtxt"
     with atomic_path(config_path) as tmp:
         tmp.write_text(config)
     return config_path
+
+
+def class_labels(metadata: dict) -> list[str] | None:
+    """The class names an exported file records (``vggzoo.classes``), if any."""
+    text = metadata.get("vggzoo.classes")
+    names = json.loads(text) if text else None
+    return [str(n).replace("\n", " ") for n in names] if names else None
 
 
 def _files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path, Path]]:

@@ -68,7 +68,7 @@ def test_checkpoint_of_another_config_is_a_clear_error(image_folder, tmp_path):
         vggzoo.evaluate("vgg11", plain, image_folder, width_mult=1 / 16, num_classes=CLASSES,
                         scales=[224])
     tagged = save_checkpoint(tiny_model("vgg13"), tmp_path / "vgg13.safetensors")
-    with pytest.raises(WeightsError, match="saved with model=vgg13 but model=vgg11"):
+    with pytest.raises(WeightsError, match="holds model=vgg13 but model=vgg11"):
         vggzoo.evaluate("vgg11", tagged, image_folder, scales=[224])
 
 

@@ -2,7 +2,9 @@
 
 Each command lives in its own module with an ``add_commands(subparsers)``
 function; adding a command is one module plus one line in ``COMMANDS``.
-Errors vggzoo raises on purpose are printed as one line, without a traceback.
+User errors (vggzoo's own, and file-system ones such as a full disk) are
+printed as one line, without a traceback, exit code 2; ``--debug`` or
+``VGGZOO_DEBUG=1`` shows the traceback (:mod:`vggzoo.cli.errors`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..errors import VggzooError
+from .errors import add_debug_argument, debug_enabled, run_command
 
 COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.models",
     "vggzoo.cli.plugins",
     "vggzoo.cli.demo",
     "vggzoo.cli.eval",
+    "vggzoo.cli.predict",
     "vggzoo.cli.train",
 )
 
@@ -33,16 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         importlib.import_module(module).add_commands(subparsers)
+    add_debug_argument(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args) or 0)
-    except (VggzooError, FileNotFoundError, PermissionError) as exc:
-        print(f"vggzoo {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(f"vggzoo {args.command}", lambda: args.run(args),
+                       debug=debug_enabled(args))
 
 
 if __name__ == "__main__":

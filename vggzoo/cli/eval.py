@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import VggzooError
+from ..io import check_writable
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +19,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None,
                    help="architecture (default: the 'model' metadata of the weights)")
     p.add_argument("--weights", nargs="+", default=[None], metavar="W",
-                   help=".safetensors/.pth file(s) or 'torchvision'; several give one row each")
+                   help=".safetensors/.pth file(s), run directories, named weights "
+                        "(vgg16.tv_in1k) or 'torchvision'; several give one row each")
     p.add_argument("--data", required=True, metavar="DIR")
     p.add_argument("--protocol", default="dense",
                    help="single, dense, multicrop, dense+multicrop, or a plugin's; "
@@ -85,6 +87,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.tables import PAPER_TABLES, markdown, write_json
     from .output import echo
 
+    if args.json:
+        check_writable(args.json, "--json")  # before the evaluation, not after it
     options = _runner_options(args)
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
@@ -119,11 +123,17 @@ def run_eval(args: argparse.Namespace) -> int:
     if rank != 0:
         return 0
     print(markdown(results, args.paper_table))
+    for note in dict.fromkeys(note for r in results for note in r.notes):
+        echo(f"note: {note}")
     skipped = {s.path: s.reason for r in results for s in r.skipped}
     if skipped:
         echo(f"skipped {len(skipped)} unreadable image(s):")
         for path, reason in skipped.items():
             echo(f"  {path}: {reason}")
+    for r in results:
+        if r.nonfinite:
+            echo(f"warning: {r.nonfinite} of {r.images} images gave non-finite outputs (NaN/inf) "
+                 f"with protocol {r.protocol}; they count as wrong")
     if args.json:
         write_json(args.json, results, args.paper_table)
         echo(f"wrote {args.json}")

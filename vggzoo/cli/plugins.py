@@ -19,7 +19,8 @@ def run_plugins(args: argparse.Namespace) -> int:
         origin = "built-in" if record.builtin else (
             f"{record.distribution} {record.version}" if record.distribution else "code")
         added = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in record.registered.items())
-        status = "ok" if record.ok else f"FAILED: {record.error}"
+        status = ("blocked (VGGZOO_BLOCK_PLUGINS)" if record.blocked
+                  else "ok" if record.ok else f"FAILED: {record.error}")
         rows.append((record.name, origin, ", ".join(record.hooks), added or "-", status))
     print_table("vggzoo plugins", ("plugin", "distribution", "hooks", "registered", "status"), rows)
     if any(not r.ok for r in plugins.records()):

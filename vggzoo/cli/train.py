@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 
-from ..data.transforms import PAPER_AUGMENTATIONS
+from ..data import PAPER_AUGMENTATIONS
+from ..io import check_writable, check_writable_dir
 from .output import echo, print_table
 
 
@@ -31,9 +32,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", type=int)
     p.add_argument("--width-mult", type=float)
     p.add_argument("--num-classes", type=int, help="must equal the number of class folders")
-    p.add_argument("--init", help="initializer: paper, glorot, kaiming, from-a, from-checkpoint")
-    p.add_argument("--init-from", help="run directory or weights file for from-a/from-checkpoint")
-    p.add_argument("--init-std", type=float, help="std of the paper initializer (default 0.1)")
+    p.add_argument("--init", help="initializer: kaiming-input (default), paper, glorot, kaiming, "
+                                  "from-a, from-checkpoint")
+    p.add_argument("--init-from",
+                   help="fine-tune from: named weights (vgg16.tv_in1k), a run directory or a "
+                        "weights file; the head is reset to DIR's classes, the model, width and "
+                        "preprocessing come from the weights (implies --init from-checkpoint)")
+    p.add_argument("--freeze", metavar="features|LAYER",
+                   help="freeze the conv trunk ('features') or its layers up to LAYER "
+                        "(conv4_3, features.20) while fine-tuning")
+    p.add_argument("--head-lr", type=float, help="learning rate of the classifier (default --lr)")
+    p.add_argument("--init-std", type=float,
+                   help="std of the paper initializer (default 0.01; 0.1 is the literal reading "
+                        "of the paper's 'variance 1e-2' and diverges on 0-255 inputs)")
     p.add_argument("--augment", nargs="+", metavar="NAME",
                    help=f"augmentations in order (default: {' '.join(PAPER_AUGMENTATIONS)})")
     p.add_argument("--stats", help="stats.json from `vggzoo data stats` (default DIR/stats.json)")
@@ -49,6 +60,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the run already in --out and start again")
     p.set_defaults(run=run_train)
 
     p = subparsers.add_parser("data", help="dataset tools")
@@ -69,6 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..training import train
     from ..training.config import FIELDS
 
+    check_writable_dir(args.out, "--out")  # before data is read or a model built
     main_process = int(os.environ.get("RANK", 0)) == 0  # under torchrun, rank 0 reports
     logging.basicConfig(level=logging.INFO if main_process else logging.WARNING,
                         format="%(message)s")
@@ -76,11 +90,11 @@ def run_train(args: argparse.Namespace) -> int:
     options = {name: getattr(args, name) for name in FIELDS
                if name not in ("out", "recipe") and hasattr(args, name)}
     result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
-                   **options)
+                   overwrite=args.overwrite, **options)
     if main_process:
         print_table(f"vggzoo train {result.run_dir}", ("", ""), [
             ("epochs", result.epochs), ("optimizer steps", result.steps),
-            ("best val top-1 error", f"{100 * result.best_top1_err:.2f}%"),
+            ("best val top-1 error", f"{result.best_top1_err:.2f}%"),
             ("weights", result.weights)])
     return 0
 
@@ -88,8 +102,11 @@ def run_train(args: argparse.Namespace) -> int:
 def run_stats(args: argparse.Namespace) -> int:
     from ..data.stats import STATS_FILE, compute_stats
 
+    out = args.out or os.path.join(args.dir, STATS_FILE)
+    if args.out or os.path.isdir(args.dir):  # a missing DIR is reported by compute_stats
+        check_writable(out, "--out")
     stats = compute_stats(args.dir, max_images=args.max_images)
-    path = stats.save(args.out or os.path.join(args.dir, STATS_FILE))
+    path = stats.save(out)
     d = stats.as_dict()
     print_table(f"RGB statistics of {args.dir}/train ({stats.images} images)", ("", ""), [
         ("mean RGB (0-255)", d["mean_rgb_255"]),
@@ -102,6 +119,8 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_plot(args: argparse.Namespace) -> int:
     from ..training.plot import plot_run
 
+    if args.out:
+        check_writable_dir(args.out, "--out")
     for path in plot_run(args.run_dir, args.out):
         echo(f"wrote {path}")
     return 0

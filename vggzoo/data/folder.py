@@ -19,9 +19,9 @@ from typing import Any
 import torch
 from torch.utils.data import default_collate
 from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import IMG_EXTENSIONS, pil_loader
 
 from ..errors import DataError
+from .images import IMAGE_EXTENSIONS, has_images, list_classes, list_images, load_image
 
 log = logging.getLogger("vggzoo.data")
 SPLITS = ("train", "val")
@@ -41,14 +41,14 @@ def check_layout(root: str | Path, num_classes: int | None = None) -> list[str]:
         if not split_dir.is_dir():
             raise DataError(f"{split_dir} does not exist: the data directory needs train/ and "
                             f"val/ subdirectories, each with one folder per class")
-        names = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
+        names = list_classes(split_dir)
         if not names:
             raise DataError(f"{split_dir} has no class folders; put each class's images in "
                             f"{split_dir}/CLASS_NAME/")
-        empty = [n for n in names if not _has_images(split_dir / n)]
+        empty = [n for n in names if not has_images(split_dir, n)]
         if empty:
             raise DataError(f"class folder(s) {', '.join(empty)} in {split_dir} hold no images "
-                            f"({', '.join(IMG_EXTENSIONS)}); add images or remove the folder")
+                            f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove the folder")
         classes[split] = names
     if classes["train"] != classes["val"]:
         only_train = sorted(set(classes["train"]) - set(classes["val"]))
@@ -63,13 +63,9 @@ def check_layout(root: str | Path, num_classes: int | None = None) -> list[str]:
     return classes["train"]
 
 
-def _has_images(folder: Path) -> bool:
-    return any(p.is_file() and p.name.lower().endswith(IMG_EXTENSIONS) for p in folder.rglob("*"))
-
-
 def _loader_or_none(path: str) -> Any:
     try:
-        return pil_loader(path)
+        return load_image(path)
     except Exception as exc:  # any decoder error: skip this file, keep training
         log.warning("skipping unreadable image %s: %s: %s", path, type(exc).__name__, exc)
         return None
@@ -78,7 +74,10 @@ def _loader_or_none(path: str) -> Any:
 class SkippingImageFolder(ImageFolder):
     """:class:`torchvision.datasets.ImageFolder` whose unreadable images come
     back as ``None`` (dropped and counted by :func:`collate_skipping`), with
-    augmentations seeded per (seed, epoch, index).
+    augmentations seeded per (seed, epoch, index).  Classes and files are
+    listed by :mod:`vggzoo.data.images` (hidden folders are not classes; link
+    loops are not followed; each file once), the same listing evaluation uses,
+    and every image is decoded by :func:`vggzoo.data.images.load_image`.
 
     Set :attr:`epoch` before each epoch's ``DataLoader`` iterator is created.
     """
@@ -87,6 +86,21 @@ class SkippingImageFolder(ImageFolder):
         super().__init__(str(root), transform=transform, loader=_loader_or_none)
         self.seed = seed
         self.epoch = 0
+
+    def find_classes(self, directory: str | Path) -> tuple[list[str], dict[str, int]]:
+        classes = list_classes(directory)
+        if not classes:
+            raise DataError(f"{directory} has no class folders; put each class's images in "
+                            f"{directory}/CLASS_NAME/")
+        return classes, {name: i for i, name in enumerate(classes)}
+
+    @staticmethod
+    def make_dataset(directory: str | Path, class_to_idx: dict[str, int],
+                     extensions: tuple[str, ...] | None = None,
+                     is_valid_file: Callable[[str], bool] | None = None,
+                     allow_empty: bool = False) -> list[tuple[str, int]]:
+        files = list_images(directory, list(class_to_idx))
+        return [(str(path), class_to_idx[name]) for name, paths in files.items() for path in paths]
 
     def sample_seed(self, index: int) -> int:
         return (self.seed * 1_000_003 + self.epoch) * 10_000_019 + index

@@ -8,12 +8,12 @@ colour augmentation, and mean-RGB subtraction on 0-255 pixels.
 Each step is registered as an augmentation (``--augment NAME``) through
 ``vggzoo_register_augmentations``; a registered ``obj`` is a factory
 ``obj(*, scale, crop, pca) -> transform`` that takes the run's
-:class:`ScaleRange`, crop size and :class:`PCAStats` and ignores what it does
+:class:`TrainScale`, crop size and :class:`PCAStats` and ignores what it does
 not need.  The mean subtraction is not an augmentation: it is the model's
 preprocessing and is always applied last (:func:`train_transform`).
 
 >>> t = train_transform(["scale", "random-crop", "hflip", "pca-lighting"],
-...                     scale=ScaleRange.parse("256:512"), crop=224, pca=IMAGENET_PCA,
+...                     scale=TrainScale.parse("256:512"), crop=224, pca=IMAGENET_PCA,
 ...                     preprocessing=PAPER)
 """
 
@@ -31,49 +31,9 @@ from ..errors import ConfigError
 from ..hookspecs import Register, hookimpl
 from ..preprocess import Preprocessing, to_input
 from ..registry import AUGMENTATIONS
+from ..scales import TrainScale
 
-#: The paper's augmentations, in the order it applies them.
-PAPER_AUGMENTATIONS: tuple[str, ...] = ("scale", "random-crop", "hflip", "pca-lighting")
-
-
-@dataclass(frozen=True)
-class ScaleRange:
-    """Training scale S: ``smin == smax`` for single-scale training, else the
-    jittering range [Smin, Smax]."""
-
-    smin: int
-    smax: int
-
-    @classmethod
-    def parse(cls, text: str | int) -> ScaleRange:
-        """``"256"`` -> S = 256; ``"256:512"`` -> S in [256, 512].
-
-        >>> ScaleRange.parse("256:512").test_scale
-        384
-        """
-        parts = str(text).split(":")
-        try:
-            values = [int(p) for p in parts]
-        except ValueError:
-            values = []
-        if len(values) not in (1, 2):
-            raise ConfigError(f"scale {text!r} is not S or Smin:Smax (e.g. 256 or 256:512)")
-        smin, smax = values[0], values[-1]
-        if smin > smax:
-            raise ConfigError(f"scale {text!r}: Smin must not exceed Smax")
-        return cls(smin, smax)
-
-    @property
-    def jittered(self) -> bool:
-        return self.smin != self.smax
-
-    @property
-    def test_scale(self) -> int:
-        """The paper's single-scale test Q: S, or (Smin + Smax) / 2."""
-        return (self.smin + self.smax) // 2
-
-    def __str__(self) -> str:
-        return f"{self.smin}:{self.smax}" if self.jittered else str(self.smin)
+from . import PAPER_AUGMENTATIONS
 
 
 @dataclass(frozen=True)
@@ -121,14 +81,14 @@ class PCALighting(v2.Transform):
         return tv_tensors.wrap(shifted, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else shifted
 
 
-def isotropic_rescale(scale: ScaleRange) -> v2.Transform:
+def isotropic_rescale(scale: TrainScale) -> v2.Transform:
     """Shortest side to S, or to an S drawn uniformly from [Smin, Smax]."""
     if scale.jittered:
         return v2.RandomShortestSize(list(range(scale.smin, scale.smax + 1)), antialias=True)
     return v2.Resize(scale.smin, antialias=True)
 
 
-def _scale(*, scale: ScaleRange, **_: Any) -> v2.Transform:
+def _scale(*, scale: TrainScale, **_: Any) -> v2.Transform:
     return isotropic_rescale(scale)
 
 
@@ -144,7 +104,7 @@ def _pca_lighting(*, pca: PCAStats, **_: Any) -> v2.Transform:
     return PCALighting(pca)
 
 
-def train_transform(augmentations: Sequence[str], *, scale: ScaleRange, crop: int,
+def train_transform(augmentations: Sequence[str], *, scale: TrainScale, crop: int,
                     pca: PCAStats, preprocessing: Preprocessing) -> v2.Compose:
     """PIL image -> training input: the named augmentations, then the model's
     preprocessing (:func:`vggzoo.preprocess.to_input`: mean-RGB subtraction)."""
@@ -154,7 +114,7 @@ def train_transform(augmentations: Sequence[str], *, scale: ScaleRange, crop: in
     return v2.Compose([*steps, to_input(preprocessing)])
 
 
-def val_transform(*, scale: ScaleRange, crop: int, preprocessing: Preprocessing) -> v2.Compose:
+def val_transform(*, scale: TrainScale, crop: int, preprocessing: Preprocessing) -> v2.Compose:
     """PIL image -> validation input: rescale to the single test scale Q and
     take the centre crop the FC head needs."""
     return v2.Compose([to_input(preprocessing, scale=scale.test_scale), v2.CenterCrop(crop)])

@@ -13,6 +13,8 @@ from typing import NamedTuple
 import torch
 from torchvision.transforms.v2 import functional as F
 
+from ..errors import InputSizeError
+
 #: Crops per side of the grid (the paper's 5x5).
 GRID = 5
 
@@ -28,7 +30,7 @@ def grid_offsets(length: int, crop: int, count: int = GRID) -> list[int]:
     """``count`` offsets from 0 to ``length - crop``, evenly spaced and
     symmetric: offset i from the start equals offset i from the end."""
     if length < crop:
-        raise ValueError(f"cannot place a {crop}-pixel crop in {length} pixels")
+        raise InputSizeError(f"cannot place a {crop}-pixel crop in {length} pixels")
     span = length - crop
     if count == 1:
         return [span // 2]

@@ -4,7 +4,9 @@ ending a long evaluation.
 
 Labels follow torchvision's ``ImageFolder``: class folders sorted by name
 are classes 0, 1, 2, ...  (for ILSVRC-2012 the sorted WordNet ids give the
-standard label order).
+standard label order).  Classes, files and pixels come from
+:mod:`vggzoo.data.images`, the same listing and decoder training uses, so a
+label means the same class in both.
 
 >>> images = find_images("imagenet")          # uses imagenet/val
 >>> images.classes[:2], len(images)
@@ -20,10 +22,11 @@ from pathlib import Path
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.datasets.folder import IMG_EXTENSIONS
-from torchvision.transforms.v2 import functional as F
 
+from ..data.images import IMAGE_EXTENSIONS, list_classes, list_images, read_image
 from ..errors import DataError
+
+__all__ = ["ImageSet", "LabelledImage", "SkippedImage", "find_images", "read_image", "read_images"]
 
 
 @dataclass(frozen=True)
@@ -66,24 +69,16 @@ def find_images(data: str | os.PathLike) -> ImageSet:
                         f"sub-folder of images per class (or its parent holding val/)")
     if (root / "val").is_dir():
         root = root / "val"
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = list_classes(root)
     if not classes:
         raise DataError(f"{root} has no class sub-folders; lay the test images out as "
                         f"{root}/<class name>/<image> (torchvision ImageFolder)")
+    files = list_images(root, classes)
     items = [LabelledImage(path, label)
-             for label, name in enumerate(classes)
-             for path in sorted((root / name).rglob("*"))
-             if path.is_file() and path.suffix.lower() in IMG_EXTENSIONS]
+             for label, name in enumerate(classes) for path in files[name]]
     if not items:
-        raise DataError(f"no images ({', '.join(IMG_EXTENSIONS)}) under {root}/<class>/")
+        raise DataError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {root}/<class>/")
     return ImageSet(root, classes, items)
-
-
-def read_image(path: Path) -> torch.Tensor:
-    """An RGB uint8 (3, H, W) tensor; raises ``OSError``/``ValueError`` on a
-    file that is not a readable image."""
-    with Image.open(path) as image:
-        return F.pil_to_tensor(image.convert("RGB"))
 
 
 READ_ERRORS = (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError)

@@ -27,12 +27,12 @@ from ..errors import VggzooError, WeightsError
 from ..preprocess import to_input
 from ..registry import EVAL_PROTOCOLS, MODELS
 from ..runtime.base import Runner, create_runner
-from .cost import MacsPerInput, macs_counter, runner_macs_counter, total_macs
+from .cost import MacsPerInput, runner_macs_counter, total_macs
 from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import Shard, current_shard
 from .metrics import TOP_K, ErrorCounts
 from .protocols import CostMeter, EvalProtocol, WeightedAverage
-from ..weights import read_metadata
+from ..weights import WeightsFacts, read_facts
 from .scales import TrainScale, resolve_scales
 
 #: Images decoded and pushed through every network and scale at a time.
@@ -50,6 +50,8 @@ class Network:
     train_scale: TrainScale | None = None
     scales: list[int] = field(default_factory=list)
     macs: MacsPerInput | None = None
+    #: Why :attr:`scales` differ from the paper's rule (clamped to the minimum input).
+    scale_note: str | None = None
 
     @property
     def label(self) -> str:
@@ -59,6 +61,10 @@ class Network:
 @dataclass
 class EvalResult:
     """Top-1/top-5 error (%) of one protocol, with its cost.
+
+    Non-finite posteriors (NaN, inf) count as wrong at every k and are
+    counted in ``nonfinite``; a network whose outputs are all non-finite is
+    an error, never a result.
 
     ``seconds_per_image`` is time inside the runners (summed over processes),
     so it compares protocols and backends; ``wall_seconds`` is the whole run,
@@ -83,6 +89,10 @@ class EvalResult:
     wall_seconds: float
     macs_per_image: float | None
     processes: int = 1
+    #: Images whose posteriors held a NaN or infinity (each counted as wrong).
+    nonfinite: int = 0
+    #: What the output must say about how the result was obtained (clamped scales).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def gflops_per_image(self) -> float | None:
@@ -101,12 +111,18 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
                  **runner_options: Any) -> Network:
     """Build the runner for ``model``/``weights`` on ``backend``.
 
-    ``.safetensors`` metadata written by training (``model``, ``width_mult``,
-    ``num_classes``, ``train_scale``) fills what is not given; a value given
-    that contradicts the file is an error rather than a silent mismatch.
+    ``weights`` is a file, a run directory or named weights
+    (``vgg16.tv_in1k``; ``"torchvision"`` with ``model``).  What the weights
+    record (``model``, ``width_mult``, ``num_classes``, ``train_scale``, see
+    :func:`vggzoo.weights.read_facts`) fills what is not given; a value given
+    that contradicts them is an error rather than a silent mismatch.
     """
-    meta = read_metadata(weights) if weights not in (None, "torchvision") else {}
-    model = _agree("model", model, meta.get("model"), weights, str)
+    if weights == "torchvision":
+        if model is None:
+            raise WeightsError("weights='torchvision' needs the model name (--model vgg16)")
+        weights = f"{MODELS.get(model).name}.tv_in1k"
+    facts = read_facts(weights) if weights is not None else WeightsFacts("no weights")
+    model = facts.agree("model", model)
     if model is None and weights is None and backend != "torch":
         # An exported file (--onnx, --engine) says which architecture it holds.
         return network_of(create_runner(backend, **runner_options), train_scale)
@@ -114,34 +130,22 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
         where = f"{weights} has no 'model' metadata" if weights else "no weights were given"
         raise WeightsError(f"which architecture? {where}: pass the model name (--model vgg16)")
     model = MODELS.get(model).name
-    width_mult = _agree("width_mult", width_mult, meta.get("width_mult"), weights, float)
-    num_classes = _agree("num_classes", num_classes, meta.get("num_classes"), weights, int)
-    width_mult = 1.0 if width_mult is None else width_mult
-    num_classes = 1000 if num_classes is None else num_classes
+    width_mult = facts.agree("width_mult", width_mult)
+    num_classes = facts.agree("num_classes", num_classes)
     runner = create_runner(backend, model=model, weights=weights, width_mult=width_mult,
                            num_classes=num_classes, **runner_options)
-    scale = train_scale or meta.get("train_scale")
+    scale = train_scale or facts.train_scale
     return Network(runner, model=model, config=MODELS.get(model).info.get("config"),
                    weights=None if weights is None else str(weights),
                    train_scale=TrainScale.parse(scale) if scale else None,
-                   macs=macs_counter(model, width_mult=width_mult, num_classes=num_classes))
-
-
-def _agree(key: str, given: Any, stored: str | None, weights: Any, kind: type) -> Any:
-    if stored is None:
-        return given
-    if given is None:
-        return kind(stored)
-    if kind(stored) != (MODELS.get(given).name if key == "model" else kind(given)):
-        raise WeightsError(f"{weights} was saved with {key}={stored} but {key}={given} was "
-                           f"asked for: pass the matching value or leave it out to use the file's")
-    return kind(given)
+                   macs=runner_macs_counter(runner))
 
 
 def network_of(runner: Runner, train_scale: str | None = None) -> Network:
     """Wrap a ready runner (any backend) for evaluation."""
     cfg = getattr(getattr(runner, "model", None), "pretrained_cfg", None) or {}
     name = (runner.architecture or {}).get("name")
+    train_scale = train_scale or runner.train_scale
     return Network(runner, model=name,
                    config=MODELS.get(name).info.get("config") if name else None,
                    weights=cfg.get("weights"),
@@ -207,9 +211,13 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
     if not networks:
         raise VggzooError("nothing to evaluate: give at least one network (model and weights)")
     chosen = resolve_protocols(protocols, combination_weights)
+    _check_fusable(networks)
     for net in networks:
+        smallest = net.runner.min_input_size
         net.scales = resolve_scales(scales, net.train_scale, multi_scale=multi_scale,
-                                    source=net.weights or net.label)
+                                    source=net.weights or net.label, min_scale=smallest)
+        net.scale_note = (net.train_scale.clamp_note(multi_scale=multi_scale, min_scale=smallest)
+                          if scales is None and net.train_scale is not None else None)
     images = data if isinstance(data, ImageSet) else find_images(data)
     for net in networks:
         if len(images.classes) > net.runner.num_classes:
@@ -235,6 +243,18 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
                     time.perf_counter() - start)
 
 
+def _check_fusable(networks: Sequence[Network]) -> None:
+    """Fused networks average their posteriors class by class: they must
+    predict the same number of classes."""
+    first = networks[0]
+    for other in networks[1:]:
+        if other.runner.num_classes != first.runner.num_classes:
+            raise VggzooError(
+                f"cannot fuse {other.weights or other.label} ({other.runner.num_classes} classes) "
+                f"with {first.weights or first.label} ({first.runner.num_classes} classes): fused "
+                f"networks must predict the same classes; fuse networks trained on the same data")
+
+
 def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
              counts: Mapping[str, ErrorCounts], meters: Sequence[CostMeter],
              skipped: list[SkippedImage], shard: Shard, flip: bool,
@@ -253,13 +273,20 @@ def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
             else:
                 macs += sum(total_macs(meter.inputs.get(p, {}), net.macs) for p in parts)
         c = counts[protocol.name]
-        summed = shard.sum_ints([c.images, *(c.correct[k] for k in TOP_K),
+        summed = shard.sum_ints([c.images, c.nonfinite, *(c.correct[k] for k in TOP_K),
                                  -1 if macs is None else macs])
         seconds = shard.sum_floats([seconds])[0]
-        total = ErrorCounts(summed[0], dict(zip(TOP_K, summed[1:-1])))
+        total = ErrorCounts(summed[0], dict(zip(TOP_K, summed[2:-1])), summed[1])
         if total.images == 0:
             raise VggzooError(f"no image could be read ({len(all_skipped)} skipped, e.g. "
                               f"{all_skipped[0].path}: {all_skipped[0].reason}); check the data")
+        if total.nonfinite == total.images:
+            labels = ", ".join(n.weights or n.label for n in networks)
+            raise VggzooError(f"every one of the {total.images} images gave non-finite outputs "
+                              f"(NaN or inf) with protocol {protocol.name!r}: the network is "
+                              f"broken, not accurate ({labels} on {networks[0].runner.name}); "
+                              f"check for a diverged training run or a corrupted weights or "
+                              f"exported file")
         results.append(EvalResult(
             protocol=protocol.name, models=[n.label for n in networks],
             configs=[n.config for n in networks], weights=[n.weights for n in networks],
@@ -269,7 +296,8 @@ def _results(chosen: Sequence[EvalProtocol], networks: Sequence[Network],
             top1_err=total.error(1), top5_err=total.error(5), skipped=all_skipped,
             seconds_per_image=seconds / total.images, wall_seconds=wall,
             macs_per_image=None if macs is None else summed[-1] / total.images,
-            processes=shard.world_size))
+            processes=shard.world_size, nonfinite=total.nonfinite,
+            notes=list(dict.fromkeys(n.scale_note for n in networks if n.scale_note))))
     return results
 
 
@@ -331,7 +359,7 @@ def evaluate(model: str | None = None, weights: str | os.PathLike | None = None,
     for extra in fuse:
         # Fused checkpoints name their own architecture in their metadata;
         # without it they are taken to be the same model as the first.
-        if read_metadata(extra).get("model"):
+        if read_facts(extra).model:
             networks.append(load_network(None, extra, backend=backend, train_scale=train_scale,
                                          **runner_options))
         else:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from ..errors import InputSizeError
+from ..errors import InputSizeError, OptionError
 from ..hookspecs import Register, hookimpl
 from ..runtime.base import Runner
 from .crops import multi_crops
@@ -167,7 +167,7 @@ class WeightedAverage(EvalProtocol):
                  weights: Sequence[float] | None = None, description: str = "") -> None:
         weights = list(weights) if weights is not None else [1.0] * len(components)
         if len(weights) != len(components) or any(w < 0 for w in weights) or sum(weights) <= 0:
-            raise ValueError(f"{name}: need one non-negative weight per component "
+            raise OptionError(f"{name}: need one non-negative weight per component "
                              f"{list(components)}, not all zero; got {weights}")
         self.name = name
         self.components = tuple(components)

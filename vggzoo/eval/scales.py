@@ -5,6 +5,10 @@ way the paper does (Sect. 4.1-4.2).
 * jittered S in [Smin, Smax]: single-scale Q = (Smin+Smax)/2;
   multi-scale Q = {Smin, (Smin+Smax)/2, Smax}.
 
+Derived scales below the network's smallest input (224) are raised to it
+(S = 224 multi-scale: Q = 224, 256), and the result says so
+(:meth:`TrainScale.clamp_note`); explicit scales are used as given.
+
 The training scale travels with the weights as ``.safetensors`` metadata
 (key ``"train_scale"``: ``"256"`` or ``"256:512"``), written by training.
 
@@ -14,71 +18,15 @@ The training scale travels with the weights as ``.safetensors`` metadata
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from ..errors import VggzooError
-
-#: Step between the three test scales of a fixed-S model.
-FIXED_SCALE_STEP = 32
-
-
-class ScaleError(VggzooError, ValueError):
-    """A test or training scale that cannot be parsed or derived."""
-
-
-@dataclass(frozen=True)
-class TrainScale:
-    """Training scale: fixed (``smin == smax``) or jittered in [smin, smax]."""
-
-    smin: int
-    smax: int
-
-    @classmethod
-    def parse(cls, text: str) -> "TrainScale":
-        """``"256"``, ``"256:512"``, ``"256-512"`` or the paper's ``"[256;512]"``."""
-        numbers = re.fullmatch(r"\s*\[?\s*(\d+)\s*(?:[:;,\-]\s*(\d+)\s*)?\]?\s*", str(text))
-        if not numbers:
-            raise ScaleError(f"cannot read training scale {text!r}: write S (e.g. 256) or "
-                             f"Smin:Smax (e.g. 256:512)")
-        smin = int(numbers[1])
-        smax = int(numbers[2] or smin)
-        if smax < smin:
-            raise ScaleError(f"training scale {text!r} has Smax < Smin; write Smin:Smax")
-        return cls(smin, smax)
-
-    @property
-    def jittered(self) -> bool:
-        return self.smax != self.smin
-
-    def test_scales(self, *, multi_scale: bool) -> list[int]:
-        """The paper's test scales for a model trained at this scale."""
-        if self.jittered:
-            middle = (self.smin + self.smax) // 2
-            return [self.smin, middle, self.smax] if multi_scale else [middle]
-        s = self.smin
-        return [s - FIXED_SCALE_STEP, s, s + FIXED_SCALE_STEP] if multi_scale else [s]
-
-    def __str__(self) -> str:
-        """As the paper's tables write it: ``256`` or ``[256;512]``."""
-        return f"[{self.smin};{self.smax}]" if self.jittered else str(self.smin)
-
-
-def parse_scales(text: str) -> list[int]:
-    """``"256,384,512"`` -> ``[256, 384, 512]``."""
-    try:
-        scales = [int(part) for part in str(text).split(",") if part.strip()]
-    except ValueError:
-        raise ScaleError(f"cannot read test scales {text!r}: write a comma-separated list of "
-                         f"integers, e.g. 256,384,512") from None
-    if not scales or any(q <= 0 for q in scales):
-        raise ScaleError(f"test scales {text!r} must be positive integers, e.g. 256,384,512")
-    return scales
+from ..errors import ScaleError
+from ..scales import FIXED_SCALE_STEP, TrainScale, parse_scales  # noqa: F401  (re-exported)
 
 
 def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale | None,
-                   *, multi_scale: bool, source: str = "the weights") -> list[int]:
-    """Explicit ``scales`` win; else derive them from ``train_scale``."""
+                   *, multi_scale: bool, source: str = "the weights",
+                   min_scale: int | None = None) -> list[int]:
+    """Explicit ``scales`` win (as given); else derive them from
+    ``train_scale``, raised to at least ``min_scale``."""
     if scales is not None:
         return parse_scales(scales) if isinstance(scales, str) else [int(q) for q in scales]
     if train_scale is None:
@@ -87,4 +35,4 @@ def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale
                          f"the training scale, e.g. --train-scale 256 or 256:512")
     if not isinstance(train_scale, TrainScale):
         train_scale = TrainScale.parse(train_scale)
-    return train_scale.test_scales(multi_scale=multi_scale)
+    return train_scale.test_scales(multi_scale=multi_scale, min_scale=min_scale)

@@ -41,7 +41,7 @@ PAPER_TABLES: dict[int, PaperTable] = {t.number: t for t in (
 )}
 
 COLUMNS = ("config", "train S", "test Q", "protocol", "top-1 err %", "top-5 err %", "images",
-           "GFLOPs/image", "s/image")
+           "non-finite", "GFLOPs/image", "s/image")
 PAPER_COLUMNS = ("paper top-1 %", "paper top-5 %")
 
 
@@ -67,7 +67,7 @@ def result_row(result: EvalResult, paper_table: int | None = None) -> list[str]:
     row = ["+".join(c or m for c, m in zip(result.configs, result.models)),
            "/".join(dict.fromkeys(s or "?" for s in result.train_scales)),
            " / ".join(sorted(scales)), result.protocol + (" (no flip)" if not result.flip else ""),
-           f"{result.top1_err:.1f}", f"{result.top5_err:.1f}", str(result.images),
+           f"{result.top1_err:.1f}", f"{result.top5_err:.1f}", str(result.images), str(result.nonfinite),
            "-" if gflops is None else f"{gflops:.2f}", f"{result.seconds_per_image:.3f}"]
     if paper_table is not None:
         paper = paper_result(result, paper_table)

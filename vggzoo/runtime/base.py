@@ -34,6 +34,10 @@ class Runner(abc.ABC):
     #: ``{"name", "width_mult", "num_classes"}``.  Exported files carry it, so
     #: evaluation can label results and count FLOPs on any backend.
     architecture: dict[str, Any] | None = None
+    #: Class names in label order, when the weights or exported file record them.
+    classes: list[str] | None = None
+    #: Training scale S the weights record ("256", "256:512"): the default test scales.
+    train_scale: str | None = None
 
     @abc.abstractmethod
     def logits(self, batch: torch.Tensor) -> torch.Tensor:

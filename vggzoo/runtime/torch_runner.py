@@ -47,6 +47,7 @@ from ..errors import BackendUnavailableError, OptionError
 from ..factory import create, to_fully_conv
 from ..hookspecs import Register, hookimpl
 from ..machine import physical_cores, require_native_bf16
+from ..model import NO_CLASSES
 from .base import Runner
 
 #: Autocast precisions of the fast path (``fp32`` = no autocast).
@@ -72,6 +73,8 @@ class TorchRunner(Runner):
                  compile: str | None = None, cuda_graphs: bool = False,
                  batch_pixels: int | None = None, threads: int | None = None,
                  plain_eager: bool = False) -> None:
+        if getattr(model, "pretrained_cfg", {}).get("num_classes") == 0:
+            raise OptionError(NO_CLASSES)
         self.device = torch.device(device)
         self.precision, self.compile_mode = _check_options(
             self.device, precision, compile, cuda_graphs, batch_pixels)
@@ -93,6 +96,8 @@ class TorchRunner(Runner):
         self.min_input_size = cfg["min_input_size"]
         self.architecture = {"name": cfg["name"], "width_mult": cfg["width_mult"],
                              "num_classes": cfg["num_classes"]}
+        self.classes = cfg.get("classes")
+        self.train_scale = cfg.get("train_scale")
         forward: Callable[[torch.Tensor], torch.Tensor] = self.model
         if self.compile_mode == "dynamic":
             forward = torch.compile(self.model, dynamic=True)

@@ -6,7 +6,10 @@ under ``torchrun``).
 >>> result = vggzoo.train(model="vgg11", data="digits/", out="runs/a", epochs=3)
 """
 
-from .config import TrainConfig, resolve_config
-from .trainer import Trainer, TrainResult, train
+from .._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "TrainConfig": "config", "resolve_config": "config",
+    "Trainer": "trainer", "TrainResult": "trainer", "train": "trainer"}, globals())
 
 __all__ = ["TrainConfig", "TrainResult", "Trainer", "resolve_config", "train"]

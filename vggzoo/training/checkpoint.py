@@ -21,11 +21,10 @@ import torch
 
 from ..errors import ConfigError
 from ..io import atomic_path
+from ..weights import RUN_WEIGHTS  # noqa: F401  (the run's weights file; named here for imports)
 
 LAST = "last.pt"
 BEST = "best.pt"
-#: The file a finished run leaves its final (best epoch's) weights in.
-RUN_WEIGHTS = "model.safetensors"
 
 
 def rng_state() -> dict[str, Any]:

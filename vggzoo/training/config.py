@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data.transforms import PAPER_AUGMENTATIONS, ScaleRange
+from ..data import PAPER_AUGMENTATIONS
+from ..scales import TrainScale
 from ..errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
 
@@ -40,10 +41,10 @@ class TrainConfig:
     width_mult: float = 1.0
     #: Default: the number of class folders; a different value is an error.
     num_classes: int | None = None
-    init: str = "paper"
+    init: str = "kaiming-input"
     init_from: str | None = None
-    #: std of the ``paper`` initializer (0.1: the paper's "variance 1e-2").
-    init_std: float = 0.1
+    #: std of the ``paper`` initializer (None: 0.01; 0.1 is the literal "variance 1e-2").
+    init_std: float | None = None
     augment: list[str] = field(default_factory=lambda: list(PAPER_AUGMENTATIONS))
     #: stats.json from ``vggzoo data stats``; default DATA/stats.json, else ImageNet's.
     stats: str | None = None
@@ -67,21 +68,26 @@ class TrainConfig:
     #: Stop after this many optimizer steps (smoke tests, benchmarks).
     max_steps: int | None = None
     progress: bool = True
+    #: Fine-tuning: freeze the trunk ("features") or its layers up to one
+    #: ("conv4_3", "features.20"); see :mod:`vggzoo.training.transfer`.
+    freeze: str | None = None
+    #: Learning rate of the classifier (default: ``lr``).
+    head_lr: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("data", "out", "init_from", "stats"):  # paths are stored as text
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, str(value))
-        ScaleRange.parse(self.scale)  # fail early on a bad scale
+        TrainScale.parse(self.scale)  # fail early on a bad scale
         if self.amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"amp {self.amp!r} is not one of bf16, fp16 (or none)")
         if self.batch_size < 1 or (self.micro_batch is not None and self.micro_batch < 1):
             raise ConfigError("batch_size and micro_batch must be >= 1")
 
     @property
-    def scale_range(self) -> ScaleRange:
-        return ScaleRange.parse(self.scale)
+    def scale_range(self) -> TrainScale:
+        return TrainScale.parse(self.scale)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -128,8 +134,33 @@ def resolve_config(recipe: str | None = None, config_file: str | Path | None = N
         raise ConfigError(f"unknown recipe {name!r}. Known recipes: {', '.join(RECIPES)}"
                           + (f". Did you mean: {', '.join(close)}?" if close else ""))
     merged = {**RECIPES[name], **from_file, **explicit, "recipe": name}
+    chosen = {**from_file, **explicit}
+    _fine_tuning(merged, chosen)
     config = TrainConfig(**merged)
     if config.init.startswith("from-") and not config.init_from:
         raise ConfigError(f"recipe {name!r} with init {config.init!r} starts from an earlier run: "
                           f"pass --init-from RUN_DIR (or a .safetensors/.pt file)")
     return config
+
+
+def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
+    """``--init-from W`` without ``--init`` starts from W's weights (the head
+    reset to the data's class count), and W's architecture and width are the
+    run's unless given; given ones must agree with what W records."""
+    if not merged.get("init_from"):
+        return
+    if "init" not in chosen and not str(merged.get("init", "paper")).startswith("from-"):
+        merged["init"] = "from-checkpoint"
+    if merged.get("init") != "from-checkpoint":
+        return
+    from ..weights import read_facts
+
+    if merged["init_from"] == "torchvision":  # the model's torchvision ImageNet weights
+        from ..registry import MODELS
+
+        merged["init_from"] = f"{MODELS.get(merged.get('model') or 'vgg11').name}.tv_in1k"
+    facts = read_facts(merged["init_from"])
+    for key in ("model", "width_mult"):
+        value = facts.agree(key, chosen.get(key), merged.get(key))
+        if value is not None:
+            merged[key] = value

@@ -4,12 +4,12 @@ Agg backend: no display needed)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..io import atomic_path
-
-METRICS_FILE = "metrics.jsonl"
+from .rundir import METRICS_FILE
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
@@ -19,6 +19,10 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
         raise ConfigError(f"{path} does not exist: is {run_dir} a vggzoo training run directory "
                           f"with at least one finished epoch?")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _finite(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> list[Path]:
@@ -44,9 +48,15 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> list[Path]:
     written = []
     for name, (ylabel, series, log_scale) in figures.items():
         fig, ax = plt.subplots(figsize=(6, 4))
+        missing = []
         for label, key in series:
-            scale = 100 if key.endswith("_err") else 1
-            ax.plot(epochs, [r[key] * scale for r in rows], marker="o", label=label)
+            values = [_finite(r.get(key)) for r in rows]
+            missing += [e for e, v in zip(epochs, values) if v is None]
+            ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o",
+                    label=label)
+        if missing:  # a gap in the curve says why, instead of vanishing silently
+            ax.set_title(f"no finite value at epoch(s) {', '.join(map(str, sorted(set(missing))))}",
+                         color="red", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         if log_scale:

@@ -3,8 +3,9 @@
 A recipe is a set of :class:`~vggzoo.training.config.TrainConfig` defaults;
 a config file and command-line options override it.
 
-* ``paper-s256``: S = 256, lr 1e-2, ``paper`` init (use ``--init from-a
-  --init-from A_RUN`` for configs B-E, as the paper did).
+* ``paper-s256``: S = 256, lr 1e-2, ``kaiming-input`` init (the paper's
+  Gaussian is ``--init paper``; use ``--init from-a --init-from A_RUN`` for
+  configs B-E, as the paper did).
 * ``paper-s384``: S = 384 initialised from an S = 256 run, lr 1e-3.
 * ``paper-jitter``: S ~ U[256, 512], all layers fine-tuned from an S = 384 run
   of the same config.  The paper gives no learning rate for this stage; it
@@ -16,7 +17,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from ..data.transforms import PAPER_AUGMENTATIONS
+from ..data import PAPER_AUGMENTATIONS
 
 _COMMON: dict[str, Any] = {
     "batch_size": 256, "momentum": 0.9, "weight_decay": 5e-4, "dropout": 0.5,
@@ -24,7 +25,7 @@ _COMMON: dict[str, Any] = {
 }
 
 RECIPES: MappingProxyType = MappingProxyType({
-    "paper-s256": {**_COMMON, "scale": "256", "lr": 1e-2, "init": "paper", "epochs": 74},
+    "paper-s256": {**_COMMON, "scale": "256", "lr": 1e-2, "init": "kaiming-input", "epochs": 74},
     "paper-s384": {**_COMMON, "scale": "384", "lr": 1e-3, "init": "from-checkpoint", "epochs": 74},
     "paper-jitter": {**_COMMON, "scale": "256:512", "lr": 1e-3, "init": "from-checkpoint",
                      "epochs": 74},

@@ -37,30 +37,35 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..data.folder import SkippingImageFolder, check_layout, collate_skipping
 from ..data.stats import stats_for
 from ..data.transforms import train_transform, val_transform
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DivergedError
+from ..eval.metrics import correct_at_k
 from ..factory import create
 from ..io import atomic_path
 from ..registry import INITIALIZERS
-from ..weights import save_weights
+from ..weights import WeightsFacts, read_facts, save_weights
 from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, save_checkpoint,
                          set_rng_state)
-from .config import TrainConfig, resolve_config
-from .plot import METRICS_FILE, read_metrics
+from .config import FIELDS, TrainConfig, read_config_file, resolve_config
+from .plot import read_metrics
+from .rundir import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, RunLock, make_run_dir,
+                     prepare_new_run)
+from .transfer import freeze, param_groups
 
 log = logging.getLogger("vggzoo.train")
 
-CONFIG_FILE = "config.json"
-CHECKPOINT_DIR = "checkpoints"
 #: Options a resumed run may change; everything else comes from its checkpoint.
-RESUME_OVERRIDES = ("epochs", "workers", "progress", "max_steps", "checkpoint_every")
+#: ``data`` may move, as long as it holds the same classes.
+RESUME_OVERRIDES = ("epochs", "workers", "progress", "max_steps", "checkpoint_every", "data")
 
 
 @dataclass
 class TrainResult:
-    """What a finished run produced."""
+    """What a finished run produced.  Errors are in percent, as in
+    :class:`vggzoo.eval.EvalResult` and the paper."""
 
     run_dir: Path
     weights: Path
+    #: Best validation top-1 error, percent.
     best_top1_err: float
     epochs: int
     steps: int
@@ -102,10 +107,11 @@ class Trainer:
     """Runs one training run; ``callbacks`` are called with the trainer after
     every optimizer step (after any checkpoint of that step)."""
 
-    def __init__(self, config: TrainConfig, *, resume: bool = False,
+    def __init__(self, config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
                  callbacks: Sequence[Callable[[Trainer], None]] = ()) -> None:
         self.config = config
         self.resume = resume
+        self.overwrite = overwrite
         self.callbacks = list(callbacks)
         self.run_dir = Path(config.out)
         self.world = World.from_env()
@@ -147,13 +153,14 @@ class Trainer:
         root = Path(cfg.data)
         self.classes = check_layout(root, cfg.num_classes)
         stats, stats_source = stats_for(root, cfg.stats)
-        self.preprocessing = stats.preprocessing
+        # Fine-tuning keeps the preprocessing the initial weights were trained with.
+        self.preprocessing = self._init_facts().preprocessing or stats.preprocessing
         train_tf = train_transform(cfg.augment, scale=cfg.scale_range, crop=cfg.crop,
-                                   pca=stats.pca, preprocessing=stats.preprocessing)
+                                   pca=stats.pca, preprocessing=self.preprocessing)
         self.train_set = SkippingImageFolder(root / "train", train_tf, seed=cfg.seed)
         self.val_set = SkippingImageFolder(
             root / "val", val_transform(scale=cfg.scale_range, crop=cfg.crop,
-                                        preprocessing=stats.preprocessing), seed=cfg.seed)
+                                        preprocessing=self.preprocessing), seed=cfg.seed)
         self.sampler = ResumableSampler(self.train_set, num_replicas=self.world.size,
                                         rank=self.world.rank, shuffle=True, seed=cfg.seed,
                                         drop_last=True)
@@ -163,8 +170,16 @@ class Trainer:
                               f"{cfg.batch_size}; lower --batch-size")
         self.val_loader = self._loader(
             self.val_set, range(self.world.rank, len(self.val_set), self.world.size), drop_last=False)
-        log.info("data %s: %d classes, %d train / %d val images; statistics: %s", root,
-                 len(self.classes), len(self.train_set), len(self.val_set), stats_source)
+        log.info("data %s: %d classes, %d train / %d val images; statistics: %s; "
+                 "preprocessing: %s", root, len(self.classes), len(self.train_set),
+                 len(self.val_set), stats_source, self.preprocessing.name)
+
+    def _init_facts(self) -> WeightsFacts:
+        """What the weights a fine-tuning run starts from record."""
+        cfg = self.config
+        if cfg.init != "from-checkpoint" or not cfg.init_from:
+            return WeightsFacts("no initial weights")
+        return read_facts(cfg.init_from)
 
     def _loader(self, dataset, sampler, *, drop_last: bool,
                 generator: torch.Generator | None = None) -> DataLoader:
@@ -187,9 +202,12 @@ class Trainer:
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
                               else self.device.type == "cuda")
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        if cfg.freeze:
+            frozen = freeze(self.net, cfg.freeze)
+            log.info("frozen: %d parameter tensors (%s)", len(frozen), cfg.freeze)
         self.net.to(self.device, memory_format=self.memory_format)
-        self.optimizer = torch.optim.SGD(self.net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                         weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.SGD(param_groups(self.net, cfg.lr, cfg.head_lr), lr=cfg.lr,
+                                         momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="max", factor=0.1, patience=cfg.patience, eps=0.0)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
@@ -235,11 +253,13 @@ class Trainer:
         states = self._gather_rng()  # every process takes part, rank 0 writes
         if not self.world.is_main:
             return
+        if not all(bool(torch.isfinite(p).all()) for p in self.net.parameters()):
+            self._diverged("non-finite weights")
         contents = {
             "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "step": self.step, "batches_done": self.batches_done,
-            "epoch_sums": dict(self.sums), "best_top1_err": self.best_top1_err,
+            "epoch_sums": dict(self.sums), "best_top1_err_pct": self.best_top1_err,
             "lr_drops": self.lr_drops, "rng": states, "config": self.config.as_dict(),
             "classes": self.classes,
         }
@@ -249,6 +269,11 @@ class Trainer:
 
     def _restore(self) -> None:
         ckpt = load_checkpoint(self.checkpoint_dir / LAST)
+        stored = ckpt.get("classes")
+        if stored is not None and list(stored) != self.classes:
+            raise ConfigError(f"cannot resume on {self.config.data}: its classes "
+                              f"({_names(self.classes)}) are not the run's ({_names(stored)}); "
+                              f"resume with the data the run was started on, or start a new run")
         if len(ckpt["rng"]) != self.world.size:
             raise ConfigError(f"the checkpoint was written by {len(ckpt['rng'])} process(es); "
                               f"resume with the same number (now {self.world.size})")
@@ -260,7 +285,9 @@ class Trainer:
         self.batches_done = ckpt["batches_done"]
         self.sums = {k: (v.to(self.device) if isinstance(v, torch.Tensor) else v)
                      for k, v in ckpt["epoch_sums"].items()}
-        self.best_top1_err, self.lr_drops = ckpt["best_top1_err"], ckpt["lr_drops"]
+        self.best_top1_err = (ckpt["best_top1_err_pct"] if "best_top1_err_pct" in ckpt
+                              else 100.0 * ckpt["best_top1_err"])  # vggzoo 0.1: a fraction
+        self.lr_drops = ckpt["lr_drops"]
         set_rng_state(ckpt["rng"][self.world.rank])
         if self.world.is_main:
             self._truncate_metrics(self.epoch)
@@ -274,12 +301,41 @@ class Trainer:
         if path.is_file():
             keep = [row for row in read_metrics(self.run_dir) if row["epoch"] <= completed_epochs]
             with atomic_path(path) as tmp:
-                tmp.write_text("".join(json.dumps(row) + "\n" for row in keep))
+                tmp.write_text("".join(metrics_line(row) for row in keep))
 
     def _new_sums(self) -> dict[str, Any]:
         return {"loss": torch.zeros((), dtype=torch.float64, device=self.device),
                 "seen": torch.zeros((), dtype=torch.int64, device=self.device),
                 "skipped": 0, "time": 0.0}
+
+    # -- divergence ----------------------------------------------------------
+    def _diverged(self, what: str) -> None:
+        lr = self.optimizer.param_groups[0]["lr"]
+        saved = ("the checkpoints and weights keep the last finite state"
+                 if self.world.is_main else "")
+        raise DivergedError(
+            f"training diverged: {what} at optimizer step {self.step + 1} (epoch "
+            f"{self.epoch + 1}, lr {lr:g}, init {self.config.init}); {saved}. Try a lower --lr "
+            f"(e.g. {lr / 10:g}), --init kaiming-input (the default), a model with batch norm"
+            f"{', or --amp bf16 instead of fp16' if self.config.amp == 'fp16' else ''}")
+
+    def _check_step_finite(self) -> None:
+        """Stop before an optimizer step that would write NaN into the
+        weights: the accumulated loss or (without a grad scaler, which skips
+        such steps by design) the gradients are not finite.  Every process
+        reaches the same verdict."""
+        bad = ~torch.isfinite(self.step_loss)
+        if not self.scaler.is_enabled():
+            grads = [p.grad for p in self.net.parameters() if p.grad is not None]
+            if grads:
+                bad = bad | ~torch.isfinite(torch.nn.utils.get_total_norm(grads))
+        bad = bad.to(torch.int32)
+        if self.world.size > 1:
+            dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+        if bad.item():
+            loss = self.step_loss.item()
+            self._diverged(f"non-finite {'loss' if not math.isfinite(loss) else 'gradients'} "
+                           f"(loss {loss})")
 
     # -- the loop ------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -294,6 +350,15 @@ class Trainer:
                 dist.destroy_process_group()
 
     def _fit(self) -> TrainResult:
+        if not self.world.is_main:
+            return self._fit_locked()
+        make_run_dir(self.run_dir)
+        with RunLock(self.run_dir):
+            if not self.resume:
+                prepare_new_run(self.run_dir, overwrite=self.overwrite)
+            return self._fit_locked()
+
+    def _fit_locked(self) -> TrainResult:
         cfg = self.config
         self.micro, self.accum = self._batches()
         self._seed()
@@ -304,9 +369,6 @@ class Trainer:
             self._restore()
         else:
             torch.manual_seed(cfg.seed * 7919 + self.world.rank + 1)  # dropout differs per process
-            if self.world.is_main:
-                self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-                (self.run_dir / METRICS_FILE).unlink(missing_ok=True)
         if self.world.is_main:
             with atomic_path(self.run_dir / CONFIG_FILE) as tmp:
                 tmp.write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
@@ -352,6 +414,7 @@ class Trainer:
                                  completed=self.batches_done // self.accum, loss=math.nan,
                                  lr=self.optimizer.param_groups[0]["lr"], ips=0.0)
         self.model.train()
+        self.step_loss = torch.zeros((), dtype=torch.float64, device=self.device)
         started, seen_here = time.perf_counter(), 0
         for images, targets, skipped in loader:
             if self.batches_done >= self.steps_per_epoch * self.accum:
@@ -361,6 +424,8 @@ class Trainer:
             seen_here += len(targets)
             if self.batches_done % self.accum:
                 continue
+            self._check_step_finite()
+            self.step_loss.zero_()
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.optimizer.zero_grad(set_to_none=True)
@@ -399,14 +464,16 @@ class Trainer:
                 loss = loss * 0
             self.scaler.scale(loss / self.accum).backward()
         loss = loss.detach()
+        self.step_loss += loss.double()
         self.sums["loss"] += loss.double() * count
         self.sums["seen"] += count
         return loss
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float, float]:
-        """Validation loss, top-1 and top-5 error (centre crop at the test
-        scale), summed over all processes."""
+        """Validation loss, top-1 and top-5 error in percent (centre crop at
+        the test scale, the tie and non-finite rules of
+        :func:`vggzoo.eval.metrics.correct_at_k`), summed over all processes."""
         self.model.eval()
         topk = min(5, len(self.classes))
         totals = torch.zeros(4, dtype=torch.float64, device=self.device)
@@ -417,17 +484,17 @@ class Trainer:
             targets = targets.to(self.device, non_blocking=True)
             with self._autocast():
                 logits = self.model(images).float()
-            ranked = logits.topk(topk, dim=1).indices
-            hits = ranked.eq(targets[:, None])
-            totals += torch.stack([F.cross_entropy(logits, targets, reduction="sum").double(),
-                                   hits[:, 0].sum().double(), hits.any(dim=1).sum().double(),
-                                   torch.tensor(len(targets), dtype=torch.float64,
-                                                device=self.device)])
+            correct = correct_at_k(logits, targets, (1, topk))
+            totals += torch.tensor([F.cross_entropy(logits, targets, reduction="sum").item(),
+                                    correct[1], correct[topk], len(targets)],
+                                   dtype=torch.float64, device=self.device)
         if self.world.size > 1:
             dist.all_reduce(totals)
         loss, top1, top5, count = totals.tolist()
         count = max(count, 1.0)
-        return loss / count, 1 - top1 / count, 1 - top5 / count
+        if not math.isfinite(loss):
+            self._diverged(f"non-finite validation loss ({loss})")
+        return loss / count, 100 * (1 - top1 / count), 100 * (1 - top5 / count)
 
     def _end_epoch(self) -> dict[str, Any]:
         totals = torch.stack([self.sums["loss"], self.sums["seen"].double(),
@@ -445,7 +512,7 @@ class Trainer:
                "skipped_images": int(skipped), "effective_batch": self.config.batch_size}
         log.info("epoch %d: train loss %.4f, val loss %.4f, top-1 error %.2f%%, top-5 error %.2f%%, "
                  "lr %.2g, %.1f img/s%s", row["epoch"], row["train_loss"], val_loss,
-                 100 * top1_err, 100 * top5_err, row["lr"], row["images_per_s"],
+                 top1_err, top5_err, row["lr"], row["images_per_s"],
                  f", {int(skipped)} unreadable image(s) skipped" if skipped else "")
         return row
 
@@ -453,7 +520,7 @@ class Trainer:
         """Step the lr schedule on val top-1, write the epoch's metrics and
         checkpoints; True when the schedule says training is over."""
         lr_before = self.optimizer.param_groups[0]["lr"]
-        self.scheduler.step(1 - row["val_top1_err"])
+        self.scheduler.step(100 - row["val_top1_err"])
         stop = False
         if self.optimizer.param_groups[0]["lr"] < lr_before:
             self.lr_drops += 1
@@ -468,7 +535,7 @@ class Trainer:
         self.best_top1_err = min(self.best_top1_err, row["val_top1_err"])
         if self.world.is_main:
             with open(self.run_dir / METRICS_FILE, "a") as handle:
-                handle.write(json.dumps(row) + "\n")
+                handle.write(metrics_line(row))
                 handle.flush()
                 os.fsync(handle.fileno())
         self.epoch += 1
@@ -484,42 +551,73 @@ class Trainer:
             if best.is_file():
                 self.net.load_state_dict(load_checkpoint(best)["model"])
             cfg = self.config
-            save_weights(self.net, weights, metadata={
-                "model": cfg.model, "train_scale": str(cfg.scale_range),
-                "width_mult": str(cfg.width_mult), "num_classes": str(len(self.classes)),
-                "preprocessing": json.dumps(self.preprocessing.as_dict()),
-                "classes": json.dumps(self.classes)})
-            log.info("best val top-1 error %.2f%%; weights: %s", 100 * self.best_top1_err, weights)
+            save_weights(self.net, weights, metadata=WeightsFacts(
+                str(weights), model=cfg.model, width_mult=cfg.width_mult,
+                num_classes=len(self.classes), in_chans=3, classes=list(self.classes),
+                preprocessing=self.preprocessing, train_scale=cfg.scale_range.spec).to_metadata())
+            log.info("best val top-1 error %.2f%%; weights: %s", self.best_top1_err, weights)
         return TrainResult(self.run_dir, weights, self.best_top1_err, self.epoch, self.step, metrics)
+
+
+def metrics_line(row: dict[str, Any]) -> str:
+    """One ``metrics.jsonl`` line: strict JSON, a non-finite number as null."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+             for k, v in row.items()}
+    return json.dumps(clean, allow_nan=False) + "\n"
+
+
+def _names(classes: Sequence[str]) -> str:
+    shown = ", ".join(classes[:5])
+    return f"{shown}, ... ({len(classes)} in all)" if len(classes) > 5 else shown
 
 
 def train(model: str | None = None, data: str | os.PathLike | None = None,
           out: str | os.PathLike | None = None, *, recipe: str | None = None,
-          config: str | os.PathLike | None = None, resume: bool = False,
+          config: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = False,
           callbacks: Sequence[Callable[[Trainer], None]] = (), **options: Any) -> TrainResult:
     """Train a registered model on an ImageFolder directory (``train/``, ``val/``).
 
-    ``options`` are :class:`TrainConfig` fields.  With ``resume=True`` the run
-    in ``out`` continues from its last checkpoint with its stored config
-    (only ``epochs``, ``workers``, ``progress``, ``max_steps`` and
-    ``checkpoint_every`` may change).
+    ``options`` are :class:`TrainConfig` fields.  A directory ``out`` that
+    already holds a run is an error unless ``resume=True`` (continue it from
+    its last checkpoint with its stored config: only ``epochs``, ``workers``,
+    ``progress``, ``max_steps``, ``checkpoint_every`` and ``data`` (a moved
+    copy with the same classes) may change; any other change is an error) or
+    ``overwrite=True`` (delete it and start again).
 
     >>> vggzoo.train("vgg11", "digits", "runs/a", width_mult=1/32, epochs=3, init="glorot")
     """
+    if resume and overwrite:
+        raise ConfigError("--resume continues a run and --overwrite deletes it: pass one of them")
     if resume:
         if out is None:
             raise ConfigError("resume needs the run directory (out=...)")
         stored = load_checkpoint(Path(out) / CHECKPOINT_DIR / LAST)["config"]
-        changed = sorted(k for k, v in options.items()
-                         if v is not None and k not in RESUME_OVERRIDES and stored.get(k) != v)
+        asked = {"model": model, "data": data, "recipe": recipe, **options}
+        asked = {k: v for k, v in asked.items() if v is not None}
+        if config is not None:
+            asked.update(read_config_file(config))
+        changed = resume_changes(stored, asked)
         if changed:
-            raise ConfigError(f"a resumed run keeps its config; cannot change {', '.join(changed)} "
-                              f"(only {', '.join(RESUME_OVERRIDES)})")
-        stored.update({k: v for k, v in options.items() if k in RESUME_OVERRIDES and v is not None})
+            raise ConfigError(f"a resumed run keeps its config; cannot change {'; '.join(changed)} "
+                              f"(a resume may change only {', '.join(RESUME_OVERRIDES)}); start "
+                              f"a new run in another --out for that")
+        stored.update({k: v for k, v in asked.items() if k in RESUME_OVERRIDES})
         stored["out"] = str(out)  # the run directory may have moved
         cfg = TrainConfig(**stored)
     else:
         cfg = resolve_config(recipe, config, model=model, data=data, out=out, **options)
         if not cfg.data or not cfg.out:
             raise ConfigError("training needs a data directory and a run directory (data=, out=)")
-    return Trainer(cfg, resume=resume, callbacks=callbacks).fit()
+    return Trainer(cfg, resume=resume, overwrite=overwrite, callbacks=callbacks).fit()
+
+
+def resume_changes(stored: dict[str, Any], asked: dict[str, Any]) -> list[str]:
+    """``"name: stored -> asked"`` for each run-defining option that ``asked``
+    changes (compared after :class:`TrainConfig` normalises both)."""
+    unknown = [k for k in asked if k not in FIELDS]
+    if unknown:
+        raise ConfigError(f"unknown training option(s) {', '.join(unknown)}")
+    before = TrainConfig(**stored).as_dict()
+    after = TrainConfig(**{**stored, **asked}).as_dict()
+    return [f"{k}: {before[k]!r} -> {after[k]!r}" for k in asked
+            if k not in RESUME_OVERRIDES and k != "out" and before[k] != after[k]]

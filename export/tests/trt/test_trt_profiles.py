@@ -6,9 +6,9 @@ import math
 import pytest
 
 from vggzoo.errors import InputSizeError, OptionError
-from vggzoo_export.trt.builder import parse_size
+from vggzoo_export.trt.builder import parse_bytes
 from vggzoo_export.trt.cli import add_trt_arguments, profiles_from_args
-from vggzoo_export.trt.profiles import (Profile, derive_profiles, explicit_profile, parse_scales,
+from vggzoo_export.trt.profiles import (Profile, derive_profiles, explicit_profile, profile_scales,
                                         parse_shape, select_profile)
 
 
@@ -61,11 +61,11 @@ def test_explicit_profile_and_shape_errors():
 
 
 def test_scale_and_batch_errors():
-    assert parse_scales("512, 256,384,256") == (256, 384, 512)
+    assert profile_scales("512, 256,384,256") == (256, 384, 512)
     with pytest.raises(InputSizeError, match="128 below the network's minimum input of 224"):
-        parse_scales("128,256")
+        profile_scales("128,256")
     with pytest.raises(OptionError, match="comma-separated integers"):
-        parse_scales("256;384")
+        profile_scales("256;384")
     with pytest.raises(OptionError, match="--max-batch"):
         derive_profiles([256], max_batch=0)
     with pytest.raises(OptionError, match="--max-aspect"):
@@ -102,14 +102,14 @@ def test_cli_argument_combinations_that_cannot_work_are_refused():
 
 
 def test_workspace_sizes():
-    assert parse_size("4GiB") == 4 << 30
-    assert parse_size("512 MiB") == 512 << 20
-    assert parse_size("2GB") == 2_000_000_000
-    assert parse_size("1000") == 1000
+    assert parse_bytes("4GiB") == 4 << 30
+    assert parse_bytes("512 MiB") == 512 << 20
+    assert parse_bytes("2GB") == 2_000_000_000
+    assert parse_bytes("1000") == 1000
     with pytest.raises(OptionError, match="4GiB"):
-        parse_size("four gigs")
+        parse_bytes("four gigs")
     with pytest.raises(OptionError, match="positive"):
-        parse_size("0")
+        parse_bytes("0")
 
 
 def test_onnxruntime_tensorrt_provider_gets_all_three_profile_shapes_and_caches(tmp_path):
@@ -117,7 +117,7 @@ def test_onnxruntime_tensorrt_provider_gets_all_three_profile_shapes_and_caches(
 
     profiles = derive_profiles([256, 384, 512], max_batch=8, max_aspect=1.5)
     options = tensorrt_provider_options("image", profiles, cache_dir=tmp_path, precision="fp16",
-                                        workspace=parse_size("2GiB"))
+                                        workspace=parse_bytes("2GiB"))
     assert options["trt_profile_min_shapes"] == "image:1x3x256x256"
     assert options["trt_profile_opt_shapes"] == "image:8x3x384x384"
     assert options["trt_profile_max_shapes"] == "image:8x3x768x768"

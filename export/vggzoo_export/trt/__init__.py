@@ -7,7 +7,7 @@ running an engine fails at once with :func:`missing_tensorrt_error`.
 """
 
 from .availability import import_tensorrt, missing_tensorrt_error, tensorrt_available
-from .builder import build_engine, parse_size
+from .builder import build_engine, parse_bytes
 from .precision import PRECISIONS, compare_logits, convert_onnx_file, convert_precision
 from .profiles import Profile, derive_profiles, explicit_profile, parse_shape, select_profile
 from .runner import TrtRunner
@@ -17,5 +17,5 @@ __all__ = [
     "PRECISIONS", "EngineMismatchError", "EngineSidecar", "Profile", "TrtRunner",
     "build_engine", "compare_logits", "convert_onnx_file", "convert_precision",
     "derive_profiles", "explicit_profile", "import_tensorrt", "missing_tensorrt_error",
-    "parse_shape", "parse_size", "read_sidecar", "select_profile", "tensorrt_available",
+    "parse_bytes", "parse_shape", "read_sidecar", "select_profile", "tensorrt_available",
 ]

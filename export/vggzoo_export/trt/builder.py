@@ -41,7 +41,7 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 
           "tb": 10**12}
 
 
-def parse_size(text: str | int) -> int:
+def parse_bytes(text: str | int) -> int:
     """``"4GiB"`` -> 4294967296; ``"512MB"``, ``"1e9"`` and plain byte counts too."""
     if isinstance(text, int):
         value, unit = float(text), ""
@@ -109,7 +109,7 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, *
         raise VggzooError(f"ONNX file {source} does not exist; export one with "
                           f"`vggzoo-export MODEL -o {source}`")
     cache = Path(timing_cache) if timing_cache else default_timing_cache(trt.__version__, gpu)
-    workspace_bytes = parse_size(workspace) if workspace is not None else None
+    workspace_bytes = parse_bytes(workspace) if workspace is not None else None
     log(f"building a {precision} TensorRT {trt.__version__} engine for {gpu.name} from "
         f"{source}; profiles: " + "; ".join(p.describe() for p in profiles))
     with tempfile.TemporaryDirectory(prefix="vggzoo-trt-") as tmp:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from vggzoo.errors import OptionError
 from vggzoo.preprocess import Preprocessing, to_input
 
 from .precision import AgreementReport, compare_runs
@@ -55,7 +56,7 @@ def onnxruntime_logits(onnx_path: str | os.PathLike) -> Callable[[np.ndarray], n
     image = session.get_inputs()[0].name
     logits = [o.name for o in session.get_outputs() if len(o.shape) == 2]
     if len(logits) != 1:
-        raise ValueError(f"{onnx_path} has no single (N, K) logits output")
+        raise OptionError(f"{onnx_path} has no single (N, K) logits output")
     return lambda batch: session.run(logits, {image: batch})[0]
 
 

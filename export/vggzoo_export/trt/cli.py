@@ -21,7 +21,7 @@ from .availability import import_tensorrt
 from .builder import DEFAULT_WORKSPACE, build_engine
 from .precision import PRECISIONS
 from .profiles import (DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH, DEFAULT_SCALES, Profile,
-                       derive_profiles, explicit_profile, parse_scales)
+                       derive_profiles, explicit_profile, profile_scales)
 from .sidecar import EngineSidecar, write_sidecar
 
 
@@ -80,7 +80,7 @@ def profiles_from_args(args: argparse.Namespace) -> tuple[list[Profile], dict]:
             raise OptionError("--scales and --min/--opt/--max both describe the profiles; "
                               "give one or the other")
         return [explicit_profile(*explicit)], {}
-    scales = parse_scales(args.scales) if getattr(args, "scales", None) else DEFAULT_SCALES
+    scales = profile_scales(args.scales) if getattr(args, "scales", None) else DEFAULT_SCALES
     profiles = derive_profiles(scales, max_batch=args.max_batch, max_aspect=args.max_aspect)
     return profiles, {"scales": list(scales), "max_batch": args.max_batch,
                       "max_aspect": args.max_aspect}

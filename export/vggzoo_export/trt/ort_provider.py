@@ -16,6 +16,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from vggzoo.errors import OptionError
+
 from .precision import check_precision
 from .profiles import Profile, format_shape
 
@@ -23,7 +25,7 @@ from .profiles import Profile, format_shape
 def merged_profile(profiles: Sequence[Profile]) -> Profile:
     """One profile covering all of ``profiles`` (tuned at the middle one's opt)."""
     if not profiles:
-        raise ValueError("merged_profile needs at least one profile")
+        raise OptionError("merged_profile needs at least one profile")
     low = tuple(min(p.min[i] for p in profiles) for i in range(4))
     high = tuple(max(p.max[i] for p in profiles) for i in range(4))
     return Profile(low, profiles[len(profiles) // 2].opt, high)  # type: ignore[arg-type]

@@ -284,7 +284,7 @@ def compare_logits(reference: np.ndarray, candidate: np.ndarray) -> AgreementRep
     reference = np.asarray(reference, dtype=np.float64)
     candidate = np.asarray(candidate, dtype=np.float64)
     if reference.shape != candidate.shape or reference.ndim != 2:
-        raise ValueError(f"expected two (N, K) logit arrays of one shape, got "
+        raise OptionError(f"expected two (N, K) logit arrays of one shape, got "
                          f"{reference.shape} and {candidate.shape}")
     k = min(5, reference.shape[1])
     top_ref = np.argsort(-reference, axis=1)[:, :k]
@@ -307,5 +307,5 @@ def compare_runs(reference: Callable[[np.ndarray], np.ndarray],
         ref.append(np.asarray(reference(batch)))
         cand.append(np.asarray(candidate(batch)))
     if not ref:
-        raise ValueError("compare_runs needs at least one batch")
+        raise OptionError("compare_runs needs at least one batch")
     return compare_logits(np.concatenate(ref), np.concatenate(cand))

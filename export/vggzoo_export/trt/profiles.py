@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from vggzoo.configs import MIN_INPUT_SIZE
 from vggzoo.errors import InputSizeError, OptionError
+from vggzoo.scales import parse_scales
 
 Shape = tuple[int, int, int, int]
 #: Paper test scales (Q) used when none are given.
@@ -105,21 +106,10 @@ def parse_shape(text: str) -> Shape:
     return shape  # type: ignore[return-value]
 
 
-def parse_scales(text: str | Sequence[int]) -> tuple[int, ...]:
-    """``"256,384,512"`` -> ``(256, 384, 512)`` (sorted, unique, each >= 224)."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    try:
-        scales = sorted({int(str(s).strip()) for s in items if str(s).strip()})
-    except ValueError:
-        raise OptionError(f"cannot read scales {text!r}: give comma-separated integers, "
-                          f"e.g. 256,384,512") from None
-    if not scales:
-        raise OptionError("no scales given: e.g. --scales 256,384,512")
-    small = [s for s in scales if s < MIN_INPUT_SIZE]
-    if small:
-        raise InputSizeError(f"scale(s) {', '.join(map(str, small))} below the network's "
-                             f"minimum input of {MIN_INPUT_SIZE}: use scales >= {MIN_INPUT_SIZE}")
-    return tuple(scales)
+def profile_scales(text: str | Sequence[int]) -> tuple[int, ...]:
+    """The test scales profiles are built for: :func:`vggzoo.scales.parse_scales`
+    (each >= 224), sorted and unique.  ``"512,256,384,256"`` -> ``(256, 384, 512)``."""
+    return tuple(sorted(set(parse_scales(text, minimum=MIN_INPUT_SIZE))))
 
 
 def derive_profiles(scales: Sequence[int] = DEFAULT_SCALES, *,
@@ -127,7 +117,7 @@ def derive_profiles(scales: Sequence[int] = DEFAULT_SCALES, *,
                     max_aspect: float = DEFAULT_MAX_ASPECT) -> list[Profile]:
     """One profile per test scale Q, for images whose shortest side is Q and
     whose longest side is at most ``max_aspect * Q``, either orientation."""
-    scales = parse_scales(scales)
+    scales = profile_scales(scales)
     if int(max_batch) != max_batch or max_batch < 1:
         raise OptionError(f"--max-batch must be a positive integer, got {max_batch}")
     if not max_aspect >= 1.0:

@@ -92,6 +92,8 @@ class TrtRunner(Runner):
         meta = ExportMetadata.from_props(self.sidecar.onnx_metadata, source=str(self.path))
         self.preprocessing, self.min_input_size = meta.preprocessing, meta.min_input_size
         self.architecture = meta.architecture
+        self.classes = meta.classes
+        self.train_scale = meta.extra.get("train_scale")
 
     def _context(self, profile: int) -> Any:
         if profile not in self._contexts:

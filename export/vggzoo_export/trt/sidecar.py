@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vggzoo.errors import VggzooError
 from vggzoo.io import atomic_path
 
+from ..errors import EngineMismatchError  # noqa: F401  (re-exported)
 from ..metadata import sha256_file
 from .availability import parse_version
 from .profiles import Profile, format_shape
@@ -31,11 +31,6 @@ from .profiles import Profile, format_shape
 FORMAT = "vggzoo-tensorrt-engine"
 FORMAT_VERSION = 1
 SIDECAR_SUFFIX = ".json"
-
-
-class EngineMismatchError(VggzooError, RuntimeError):
-    """An engine that cannot run here (other TensorRT or GPU, stale or
-    missing sidecar); the message says how to rebuild it."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import torch
 from torchvision.transforms import v2
 
 import vggzoo
+from vggzoo.errors import OptionError
 
 
 class Cutout(v2.Transform):
@@ -25,7 +26,7 @@ class Cutout(v2.Transform):
     def __init__(self, size: int, p: float = 1.0) -> None:
         super().__init__()
         if size < 1 or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Cutout needs size >= 1 and 0 <= p <= 1, got size={size}, p={p}")
+            raise OptionError(f"Cutout needs size >= 1 and 0 <= p <= 1, got size={size}, p={p}")
         self.size = size
         self.p = p
 

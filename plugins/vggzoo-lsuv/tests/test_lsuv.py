@@ -26,18 +26,35 @@ def _conv_output_variances(model, batch):
     return variances
 
 
-@pytest.mark.parametrize("name", ["vgg11", "vgg16_bn"])
-def test_every_conv_layer_has_unit_output_variance(name):
+def test_unit_variance_layers_with_the_input_scale_spread_evenly():
+    """Layer l's output has the variance LSUV gives it (1) times the input's
+    variance to the power (L - l) / L: the first conv keeps the input's scale,
+    each layer gives up an equal share, the logits have unit variance."""
     torch.manual_seed(0)
-    model = vggzoo.create(name, num_classes=10, width_mult=TINY_WIDTH)
+    model = vggzoo.create("vgg11", num_classes=10, width_mult=TINY_WIDTH)
     batch = torch.randn(8, 3, 224, 224) * 50  # the paper's 0-255-scale, mean-subtracted inputs
     before = _conv_output_variances(model, batch)
-    assert not all(abs(v - 1) < 0.1 for v in before)  # the default init is far from it
     model.train()
     lsuv(model, batch=batch)
     assert model.training  # the mode is restored
     after = _conv_output_variances(model, batch)
-    assert len(after) == len(before) and all(abs(v - 1) < 0.1 for v in after), after
+    layers = 11  # 8 convs + 3 FC layers
+    rms2 = float(batch.pow(2).mean())
+    expected = [rms2 ** ((layers - l) / layers) for l in range(1, 9)]
+    assert len(after) == len(before) == 8
+    assert all(abs(a / e - 1) < 0.1 for a, e in zip(after, expected)), (after, expected)
+    with torch.no_grad():
+        logits = model.eval()(batch)
+    assert abs(float(logits.var()) - 1) < 0.1
+
+
+def test_every_conv_layer_has_unit_output_variance_on_unit_scale_inputs():
+    torch.manual_seed(0)
+    model = vggzoo.create("vgg16_bn", num_classes=10, width_mult=TINY_WIDTH)
+    batch = torch.randn(8, 3, 224, 224)  # RMS 1: nothing to spread
+    lsuv(model, batch=batch)
+    after = _conv_output_variances(model, batch)
+    assert len(after) == 13 and all(abs(v - 1) < 0.15 for v in after), after
 
 
 def test_without_a_batch_it_says_what_it_needs():

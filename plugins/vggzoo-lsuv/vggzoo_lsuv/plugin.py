@@ -9,6 +9,7 @@ from torch import nn
 
 import vggzoo
 from vggzoo.errors import VggzooError
+from vggzoo.training.initializers import input_rms, spread_input_scale
 
 
 class _Captured(Exception):
@@ -36,7 +37,17 @@ def _output_variance(model: nn.Module, layer: nn.Module, batch: torch.Tensor) ->
 def lsuv(model: nn.Module, *, batch: torch.Tensor | None = None, tolerance: float = 0.05,
          max_iterations: int = 10, **_: Any) -> None:
     """Orthonormal weights, then each conv/linear layer in forward order
-    scaled until its output variance on ``batch`` is 1 +- ``tolerance``.
+    scaled until its output variance on ``batch`` is 1 +- ``tolerance``; then
+    the input's scale is spread evenly over the layers.
+
+    LSUV alone makes the first layer's weights ~1/RMS of the input (~1/60
+    for mean-subtracted 0-255 pixels), so its SGD steps are ~10^4 times too
+    large for them and training at the paper's lr 1e-2 diverges (loss 5e12,
+    measured).  The first layer therefore keeps the input's scale (its output
+    variance is the input's) and every layer then gives up an equal share,
+    ``rms ** (-1 / layers)`` (:func:`vggzoo.training.initializers.spread_input_scale`):
+    for a network without batch norm the same function as plain LSUV, with
+    the network's output still at unit variance.
 
     >>> lsuv(model, batch=next(iter(loader))[0])
     """
@@ -61,6 +72,9 @@ def lsuv(model: nn.Module, *, batch: torch.Tensor | None = None, tolerance: floa
                 layer.weight.div_(variance ** 0.5)
     finally:
         model.train(was_training)
+    rms = input_rms(batch)
+    layers[0].weight.mul_(rms)
+    spread_input_scale(model, rms)
 
 
 @vggzoo.hookimpl

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import vggzoo
-from vggzoo.errors import InputSizeError
+from vggzoo.errors import InputSizeError, OptionError
 
 PREFIX = "timm/"
 MIN_INPUT_SIZE = 224
@@ -52,7 +52,7 @@ class TimmVGG(nn.Module):
 def build(arch: str, *, fully_conv: bool = False, num_classes: int = 1000,
           width_mult: float = 1.0, dropout: float = 0.5, **kwargs: Any) -> nn.Module:
     if width_mult != 1.0:
-        raise ValueError(f"timm's {arch} has fixed widths: width_mult must be 1.0, got {width_mult}")
+        raise OptionError(f"timm's {arch} has fixed widths: width_mult must be 1.0, got {width_mult}")
     return TimmVGG(arch, fully_conv=fully_conv, num_classes=num_classes, dropout=dropout, **kwargs)
 
 

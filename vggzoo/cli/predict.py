@@ -1,0 +1,142 @@
+"""``vggzoo predict``: the top classes of your own images, on any backend."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+from ..errors import OptionError
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "predict", help="top-k classes of images, folders or globs (any protocol and backend)",
+        description="Classify your own images with the paper's test protocols. PATH is an "
+                    "image, a folder (walked) or a glob; unreadable files are listed and "
+                    "skipped. The weights' recorded facts (architecture, width, classes, "
+                    "preprocessing, training scale) are used; nothing needs repeating.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--weights", metavar="W",
+                        help=".safetensors/.pth file, training run directory, or named weights "
+                             "(vgg16.tv_in1k; see `vggzoo list --pretrained`)")
+    source.add_argument("--onnx", metavar="FILE", help="an exported .onnx file (ONNX Runtime)")
+    source.add_argument("--engine", metavar="FILE", help="a TensorRT engine (vggzoo-export --trt)")
+    source.add_argument("--aoti", metavar="FILE", help="an AOTInductor package (.pt2)")
+    p.add_argument("--model", default=None,
+                   help="architecture, for weights that do not record it (e.g. a bare .pth)")
+    p.add_argument("--backend", default=None,
+                   help="runner: torch (default), onnxruntime, tensorrt, aoti, or a plugin's")
+    p.add_argument("--protocol", default="dense",
+                   help="single, dense, multicrop, dense+multicrop, or a plugin's (default dense)")
+    p.add_argument("--scales", default=None, metavar="Q,Q,...",
+                   help="test scales (default: from the weights' training scale, else 256)")
+    p.add_argument("--multi-scale", action="store_true",
+                   help="three test scales from the training scale (the paper's rule)")
+    p.add_argument("--no-flip", dest="flip", action="store_false")
+    p.add_argument("--topk", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--providers", default=None, help="ONNX Runtime providers: auto, cuda or cpu")
+    p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", metavar="OUT", help="write all predictions as JSON")
+    out.add_argument("--csv", metavar="OUT", help="write one row per image and rank as CSV")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(run=run_predict)
+
+
+def _backend(args: argparse.Namespace) -> tuple[str, dict]:
+    from .eval import _runner_options
+
+    options = _runner_options(args)
+    chosen = {"onnx": "onnxruntime", "engine": "tensorrt", "aoti": "aoti"}
+    backend = args.backend
+    for key, name in chosen.items():
+        if getattr(args, key) is None:
+            continue
+        if backend not in (None, name):
+            raise OptionError(f"--{key} runs on the {name} backend, not --backend {backend}: "
+                              f"drop --backend")
+        backend = name
+        if key == "aoti":
+            options["package"] = args.aoti
+    return backend or "torch", options
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ..inference import predict
+    from ..io import atomic_path, check_writable
+    from .output import echo, print_table
+
+    output = args.json or args.csv
+    if output:
+        check_writable(output, "--json" if args.json else "--csv")
+    backend, options = _backend(args)
+    bar = _ProgressBar(enabled=args.progress and sys.stderr.isatty())
+    with bar:
+        result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,
+                         protocol=args.protocol, scales=args.scales, multi_scale=args.multi_scale,
+                         flip=args.flip, topk=args.topk, batch_size=args.batch_size,
+                         progress=bar.update, **options)
+    if output:
+        with atomic_path(output) as tmp:
+            tmp.write_text(_json(result) if args.json else _csv(result))
+    for item in result.predictions:
+        print_table(f"{item.path} ({item.size[0]}x{item.size[1]})",
+                    ("rank", "class", "index", "probability"),
+                    [(rank, s.name, s.index, f"{s.probability:.4f}")
+                     for rank, s in enumerate(item.top, start=1)])
+    names = {"weights": "", "imagenet": "; class names: ImageNet's (the weights record none)",
+             "indices": "; the weights record no class names: classes are indices"}
+    echo(f"{len(result.predictions)} image(s), {result.model or '?'} on {result.backend}, "
+         f"protocol {result.protocol}, scales {result.scales}{names[result.class_names]}")
+    if result.skipped:
+        echo(f"skipped {len(result.skipped)} file(s):")
+        for s in result.skipped:
+            echo(f"  {s.path}: {s.reason}")
+    if output:
+        echo(f"wrote {output}")
+    return 0
+
+
+def _json(result) -> str:
+    return json.dumps(result.as_dict(), indent=2) + "\n"
+
+
+def _csv(result) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=("path", "rank", "index", "class", "probability"))
+    writer.writeheader()
+    writer.writerows(result.rows())
+    return buffer.getvalue()
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr over the images (nothing when disabled)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar = None
+
+    def __enter__(self) -> "_ProgressBar":
+        if self.enabled:
+            from rich.progress import Progress
+
+            from .output import get_console
+
+            self._bar = Progress(console=get_console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("predicting", total=None)
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

@@ -1,0 +1,194 @@
+"""Image folders and image files the way users have them, read one way
+everywhere: training, ``vggzoo data stats``, evaluation and prediction.
+
+Listing (:func:`list_classes`, :func:`list_images`).  Class folders are the
+sub-folders of a split, sorted by name (torchvision's ``ImageFolder`` order);
+hidden folders (``.ipynb_checkpoints``, ``.DS_Store``-like ``.cache``) are not
+classes.  Images are found recursively, following symbolic links to files and
+to folders like torchvision (``os.walk(followlinks=True)``), but every folder
+is entered once and every file (by device and inode, so hard links too) is
+counted once: a link loop such as ``train/0/loop -> ..`` can neither hang
+the walk nor repeat an image, and a link back to the split or to another
+class folder adds nothing.  The same file under two classes has no single
+label and is an error.
+
+Decoding (:func:`load_image`).  Every Pillow mode becomes 8-bit RGB with its
+real brightness: 16-bit grey (``I;16*``, e.g. 16-bit PNG) and 32-bit integer
+(``I``) pixels are scaled from their range (0-65535, or 0-2**32-1 when values
+exceed 16 bits) instead of being clipped at 255 as ``convert("RGB")`` does;
+float (``F``) pixels are read as 0-1 when they all lie in [0, 1], else as
+Pillow's own 0-255 convention; images with transparency (``RGBA``, ``LA``,
+``PA``, ``P`` with a transparent colour, premultiplied modes) are composited
+over :data:`BACKGROUND` (white, as viewers show them) instead of keeping the
+colour stored under transparent pixels; ``CMYK``, ``YCbCr``, ``1``, ``L`` and
+the rest use Pillow's conversion.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from ..errors import DataError
+
+log = logging.getLogger("vggzoo.data")
+
+#: File name endings read as images (torchvision's list, any letter case).
+IMAGE_EXTENSIONS: tuple[str, ...] = IMG_EXTENSIONS
+#: What transparent pixels are composited over.
+BACKGROUND: tuple[int, int, int] = (255, 255, 255)
+
+
+def is_image_file(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def list_classes(split_dir: str | os.PathLike) -> list[str]:
+    """Class names of a split: its non-hidden sub-folders (links to folders
+    included), sorted by name, so label ``i`` is the ``i``-th name."""
+    with os.scandir(split_dir) as entries:
+        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+
+
+def list_images(split_dir: str | os.PathLike,
+                classes: list[str] | None = None) -> dict[str, list[Path]]:
+    """The image files of each class of ``split_dir`` (``classes`` or
+    :func:`list_classes`), each list in a fixed, sorted order.
+
+    Raises :class:`DataError` when one file is an image of two classes.
+    """
+    split_dir = Path(split_dir)
+    classes = list_classes(split_dir) if classes is None else classes
+    # The split and its class folders are entered only as themselves: a link
+    # to them from inside a class (a loop, or another class's images) adds nothing.
+    entered = {_identity(split_dir)} | {_identity(split_dir / name) for name in classes}
+    owner: dict[tuple[int, int], tuple[str, Path]] = {}
+    found: dict[str, list[Path]] = {}
+    for name in classes:
+        files = []
+        for path in _walk(split_dir / name, entered):
+            key = _identity(path)
+            if key in owner:
+                first_class, first_path = owner[key]
+                if first_class != name:
+                    raise DataError(f"{path} and {first_path} are the same file in classes "
+                                    f"{first_class!r} and {name!r}; an image needs one class: "
+                                    f"remove one of them")
+                log.debug("%s is %s again (link); counted once", path, first_path)
+                continue
+            owner[key] = (name, path)
+            files.append(path)
+        found[name] = files
+    return found
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)  # follows links: the file or folder itself
+    return st.st_dev, st.st_ino
+
+
+def has_images(split_dir: str | os.PathLike, name: str) -> bool:
+    """Whether class ``name`` of ``split_dir`` holds at least one image file
+    (stops at the first one; same link rules as :func:`list_images`)."""
+    split_dir = Path(split_dir)
+    entered = {_identity(split_dir), _identity(split_dir / name)}
+    return next(_found(split_dir / name, entered), None) is not None
+
+
+def _walk(folder: Path, entered: set[tuple[int, int]]) -> list[Path]:
+    """Image files under ``folder`` sorted like torchvision's walk (by folder
+    path, then name)."""
+    return [Path(root, name) for root, name in sorted(_found(folder, entered))]
+
+
+def _found(folder: Path, entered: set[tuple[int, int]]) -> Iterator[tuple[str, str]]:
+    """(folder, file name) of the image files under ``folder``, entering each
+    folder (by identity, links followed) once."""
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = list(scan)
+        except OSError as exc:
+            log.warning("skipping unreadable folder %s: %s", current, exc)
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir():  # follows links
+                    key = _identity(Path(entry.path))
+                    if entry.is_symlink() and _is_ancestor(entry.path, current):
+                        log.warning("not following %s: it links to a folder that contains "
+                                    "it (a loop)", entry.path)
+                        continue
+                    if key in entered:
+                        log.warning("not following %s: it leads to a folder already read "
+                                    "(link loop or repeated link)", entry.path)
+                        continue
+                    entered.add(key)
+                    pending.append(Path(entry.path))
+                elif entry.is_file() and is_image_file(entry.name):
+                    yield str(current), entry.name
+            except OSError as exc:  # a broken link, a file removed meanwhile
+                log.warning("skipping %s: %s", entry.path, exc)
+
+
+def _is_ancestor(link: str, folder: Path) -> bool:
+    """Whether ``link`` leads to ``folder`` or a folder above it."""
+    target = Path(os.path.realpath(link))
+    here = Path(os.path.realpath(folder))
+    return here == target or target in here.parents
+
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """The image at ``path`` as an 8-bit RGB PIL image (see the module notes
+    for how each mode is converted); raises ``OSError``/``ValueError`` on a
+    file that is not a readable image."""
+    with Image.open(path) as image:
+        return to_rgb(image)
+
+
+def read_image(path: str | os.PathLike) -> torch.Tensor:
+    """:func:`load_image` as a uint8 (3, H, W) tensor (what evaluation and
+    :func:`vggzoo.eval.predict` take)."""
+    return torch.from_numpy(np.array(load_image(path), dtype=np.uint8)).permute(2, 0, 1).contiguous()
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL image as 8-bit RGB with its real brightness."""
+    mode = image.mode
+    if mode == "RGB":
+        image.load()
+        return image.copy()
+    if mode.startswith("I;16") or mode == "I" or mode == "F":
+        return Image.fromarray(_to_uint8(np.asarray(image), mode), "L").convert("RGB")
+    if mode == "La":  # premultiplied grey: Pillow converts it to LA only
+        image, mode = image.convert("LA"), "LA"
+    if mode == "P" and "transparency" in image.info or mode in ("PA", "RGBa"):
+        image, mode = image.convert("RGBA"), "RGBA"
+    if mode in ("RGBA", "LA"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _to_uint8(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """Grey pixels of a 16/32-bit integer or float mode scaled to 0-255."""
+    values = pixels.astype(np.float64)
+    if mode == "F":
+        finite = values[np.isfinite(values)]
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        top = 1.0 if finite.size and finite.min() >= 0 and finite.max() <= 1 else 255.0
+    elif mode == "I" and values.size and values.max() > 0xFFFF:
+        top = float(2 ** 32 - 1) if values.min() >= 0 else float(2 ** 31 - 1)
+    else:  # I;16*, and I holding 16-bit values (how 16-bit files often decode)
+        top = float(0xFFFF)
+    return np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)

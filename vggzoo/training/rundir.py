@@ -1,0 +1,101 @@
+"""The run directory: one run per directory, one process writing it.
+
+A run directory is the only copy of days of training, so nothing here
+destroys it without being asked:
+
+* starting a run where one already is (its ``config.json``, metrics,
+  checkpoints or weights) is an error that names ``--resume`` and
+  ``--overwrite``; only ``--overwrite`` deletes, and only the files a run
+  writes;
+* a second process training into the same directory stops at once with the
+  first one's pid (an exclusive ``flock`` on ``.vggzoo.lock``, released by
+  the kernel even when the holder is killed);
+* temporary files of a killed writer (``.NAME.*.tmp`` from
+  :func:`vggzoo.io.atomic_path`) are removed when the next run takes the
+  lock: holding it proves their writer is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..io import check_writable_dir, remove_stale_temps
+from .checkpoint import BEST, LAST, RUN_WEIGHTS
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+LOCK_FILE = ".vggzoo.lock"
+#: Files a run writes (besides its checkpoints): what ``--overwrite`` removes.
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, RUN_WEIGHTS, "loss.png", "error.png", "lr.png")
+
+
+def existing_run_files(run_dir: Path) -> list[Path]:
+    """The files of an earlier run in ``run_dir`` (empty: none there)."""
+    found = [run_dir / name for name in RUN_FILES if (run_dir / name).exists()]
+    checkpoints = run_dir / CHECKPOINT_DIR
+    found += [checkpoints / name for name in (LAST, BEST) if (checkpoints / name).exists()]
+    return found
+
+
+def prepare_new_run(run_dir: Path, *, overwrite: bool) -> None:
+    """Make ``run_dir`` ready for a fresh run: refuse an existing run unless
+    ``overwrite``, in which case its files (and only those) are deleted."""
+    found = existing_run_files(run_dir)
+    if found and not overwrite:
+        names = ", ".join(str(p.relative_to(run_dir)) for p in found[:4])
+        raise ConfigError(f"{run_dir} already holds a training run ({names}); pass --resume to "
+                          f"continue it, --overwrite to delete it and start again, or choose "
+                          f"another --out")
+    for path in found:
+        path.unlink()
+
+
+def make_run_dir(run_dir: Path) -> None:
+    """Create ``run_dir`` and its checkpoint folder, or say why it cannot be."""
+    check_writable_dir(run_dir, "--out")
+    (run_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held for the life of a run.
+
+    >>> with RunLock(Path("runs/a")):
+    ...     train()
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            raise ConfigError(f"another process (pid {holder}) is training into "
+                              f"{self.path.parent}; wait for it to finish, stop it, or choose "
+                              f"another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        for folder in (self.path.parent, self.path.parent / CHECKPOINT_DIR):
+            remove_stale_temps(folder)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
