@@ -104,14 +104,14 @@ def check_writable(target: str | os.PathLike, option: str = "the output",
         raise OutputError(f"{option} {target} is a folder; name a file in it, e.g. "
                           f"{option.split('/')[0]} {target / (file_name or 'FILE')}")
     if not directory.is_dir():
-        raise OutputError(f"cannot write {target}: folder {directory} does not exist; create it "
-                          f"or pass another {option}")
+        raise OutputError(f"cannot write {option} {target}: folder {directory} does not exist; "
+                          f"create it or pass another {option}")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {target}: folder {directory} is not writable; pass "
-                          f"another {option} in a folder you can write")
+        raise OutputError(f"cannot write {option} {target}: folder {directory} is not writable; "
+                          f"pass another {option} in a folder you can write")
     if target.exists() and not os.access(target, os.W_OK):
-        raise OutputError(f"cannot write {target}: the file is read-only; pass another {option} "
-                          f"or make it writable")
+        raise OutputError(f"cannot write {option} {target}: the file is read-only; pass another "
+                          f"{option} or make it writable")
     return target
 
 
