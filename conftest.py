@@ -2,3 +2,40 @@
 # vggzoo is installed, pytest already loaded them through the pytest11 entry
 # point of the same name, and this line is a no-op.
 pytest_plugins = ["vggzoo.pytest_plugin"]
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent
+#: The README's digits run ("End to end on real data"): a narrow VGG-A with
+#: batch norm on scikit-learn's handwritten digits, 3 epochs on two CPU cores.
+DIGITS_OPTIONS = dict(width_mult=1 / 16, batch_size=16, scale="224",
+                      augment=["scale", "random-crop", "pca-lighting"], epochs=3,
+                      channels_last=True)
+
+
+@pytest.fixture(scope="session")
+def digits_data(tmp_path_factory):
+    """``examples/make_digits.py``'s ImageFolder of scikit-learn's digits,
+    written once per session; tests only read it."""
+    spec = importlib.util.spec_from_file_location("make_digits", REPO / "examples" / "make_digits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_digits(tmp_path_factory.mktemp("digits") / "digits")
+
+
+@pytest.fixture(scope="session")
+def digits_run(digits_data, tmp_path_factory):
+    """``(data, TrainResult)`` of the README's digits run, trained once per
+    test session and shared (the end-to-end test asserts its accuracy; the
+    int8 and bf16 agreement tests quantize it)."""
+    import torch
+
+    import vggzoo
+
+    torch.manual_seed(0)
+    result = vggzoo.train("vgg11_bn", digits_data, tmp_path_factory.mktemp("digits_run") / "run",
+                          workers=1, progress=False, device="cpu", **DIGITS_OPTIONS)
+    return digits_data, result
