@@ -38,9 +38,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
     p.add_argument("--backend", default="torch", help="runner: torch, or a plugin's")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--plain-eager", action="store_true",
-                   help="torch backend: plain NCHW eager instead of the default fast settings "
-                        "(channels_last, one thread per physical core); same results")
+    add_plain_eager_argument(p)
     p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra option for the backend's runner (e.g. onnx=model.onnx)")
     p.add_argument("--onnx", default=None, metavar="FILE",
@@ -60,6 +58,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(run=run_eval)
+
+
+def add_plain_eager_argument(p: argparse.ArgumentParser) -> None:
+    """``--plain-eager``, for every command that builds a torch runner."""
+    p.add_argument("--plain-eager", action="store_true",
+                   help="torch backend: plain NCHW eager instead of the default fast settings "
+                        "(channels_last, one thread per physical core); same results")
 
 
 def _runner_options(args: argparse.Namespace) -> dict[str, Any]:

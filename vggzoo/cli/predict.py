@@ -12,6 +12,8 @@ from ..errors import OptionError
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from .eval import add_plain_eager_argument
+
     p = subparsers.add_parser(
         "predict", help="top-k classes of images, folders or globs (any protocol and backend)",
         description="Classify your own images with the paper's test protocols. PATH is an "
@@ -40,6 +42,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--topk", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
     p.add_argument("--device", default="cpu")
+    add_plain_eager_argument(p)
     p.add_argument("--providers", default=None, help="ONNX Runtime providers: auto, cuda or cpu")
     p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE")
     out = p.add_mutually_exclusive_group()
