@@ -42,15 +42,20 @@ def test_default_is_fast_and_equals_plain_eager(model, images):
     assert conv(fast).is_contiguous(memory_format=torch.channels_last)
     assert conv(plain).is_contiguous() and not conv(plain).is_contiguous(
         memory_format=torch.channels_last)
-    calls = []
-    handle = fast.model.register_forward_pre_hook(lambda _, args: calls.append(args[0]))
+    calls, threads = [], []
+    before = torch.get_num_threads()
+    handle = fast.model.register_forward_pre_hook(
+        lambda _, args: (calls.append(args[0]), threads.append(torch.get_num_threads())))
     try:
         got = fast.logits(images)
     finally:
         handle.remove()
     assert calls[0].is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(got, plain.logits(images), rtol=1e-4, atol=1e-6)
-    assert torch.get_num_threads() <= vggzoo.machine.physical_cores()
+    # At most one thread per physical core while the runner computes, and the
+    # process's own setting is back afterwards (training may share the process).
+    assert threads[0] <= vggzoo.machine.physical_cores()
+    assert torch.get_num_threads() == before
     with pytest.raises(OptionError, match="plain_eager runs the NCHW layout"):
         TorchRunner(model, plain_eager=True, channels_last=True)
 

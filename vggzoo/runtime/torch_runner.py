@@ -82,8 +82,7 @@ class TorchRunner(Runner):
             raise OptionError("plain_eager runs the NCHW layout: drop channels_last")
         self.channels_last = not plain_eager if channels_last is None else channels_last
         self.plain_eager = plain_eager
-        if self.device.type == "cpu":
-            _set_threads(threads, plain_eager)
+        self.threads = _thread_count(threads, plain_eager) if self.device.type == "cpu" else None
         self.batch_pixels = batch_pixels
         self.model = to_fully_conv(model).to(self.device).eval()
         # The runner takes the model over: it is moved and its weights change
@@ -118,7 +117,7 @@ class TorchRunner(Runner):
         # With CUDA graphs a short last piece is padded to the size of the
         # others, so one graph per scale serves the whole batch.
         pad_to = pieces[0].shape[0] if self._graphs is not None and len(pieces) > 1 else None
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self._autocast(), _intra_op_threads(self.threads):
             return torch.cat([self._run_piece(p, pad_to) for p in pieces]).float().cpu()
 
     def _pieces(self, batch: torch.Tensor) -> list[torch.Tensor]:
@@ -137,15 +136,33 @@ class TorchRunner(Runner):
         return self._forward(x)[:count]
 
 
-def _set_threads(threads: int | None, plain_eager: bool) -> None:
-    """torch's intra-op threads (process-wide): ``threads`` when given, else
-    at most one per physical core (plain eager leaves torch's choice)."""
+def _thread_count(threads: int | None, plain_eager: bool) -> int | None:
+    """torch intra-op threads for this runner's forward passes: ``threads``
+    when given, else at most one per physical core (hyper-threads slow
+    GEMM-bound convolutions); ``None`` leaves torch's choice."""
     if threads is not None:
         if int(threads) < 1:
             raise OptionError(f"threads must be a positive count, got {threads}")
-        torch.set_num_threads(int(threads))
-    elif not plain_eager and torch.get_num_threads() > physical_cores():
-        torch.set_num_threads(physical_cores())
+        return int(threads)
+    if not plain_eager and torch.get_num_threads() > physical_cores():
+        return physical_cores()
+    return None
+
+
+@contextlib.contextmanager
+def _intra_op_threads(count: int | None):
+    """Run with ``count`` intra-op threads and restore the caller's setting:
+    a runner must not change the thread count of the process that made it
+    (training in the same process, other runners)."""
+    before = torch.get_num_threads()
+    if count is None or count == before:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _check_options(device: torch.device, precision: str, compile: str | None,
