@@ -44,8 +44,12 @@ def test_default_is_fast_and_equals_plain_eager(model, images):
         memory_format=torch.channels_last)
     calls, threads = [], []
     before = torch.get_num_threads()
-    handle = fast.model.register_forward_pre_hook(
-        lambda _, args: (calls.append(args[0]), threads.append(torch.get_num_threads())))
+
+    def record(_module, args):
+        calls.append(args[0])
+        threads.append(torch.get_num_threads())
+
+    handle = fast.model.register_forward_pre_hook(record)
     try:
         got = fast.logits(images)
     finally:
