@@ -3,7 +3,6 @@ facts: scikit-learn's digits, a 1000-class checkpoint in torchvision's
 format registered as named weights, then the run used by ``create``,
 ``vggzoo-export``, ``predict`` and ``--init-from`` with no option repeated."""
 
-import hashlib
 import importlib.util
 import json
 import types
@@ -17,10 +16,9 @@ from safetensors.torch import load_file
 import vggzoo
 from vggzoo.cli import main
 from vggzoo.errors import WeightsError
-from vggzoo.pretrained import NamedWeights
 from vggzoo.preprocess import TORCHVISION
 from vggzoo.registry import INITIALIZERS
-from vggzoo.testing import TINY_WIDTH, plugin_registered
+from vggzoo.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = [str(d) for d in range(10)]
@@ -47,13 +45,9 @@ def hub(tmp_path_factory):
     source = vggzoo.create("vgg11_bn", width_mult=TINY_WIDTH)
     INITIALIZERS.get("glorot").obj(source)
     home = tmp_path_factory.mktemp("torch_home")
-    path = home / "hub" / "checkpoints" / "vgg11_bn_test-in1k.pth"
-    path.parent.mkdir(parents=True)
-    torch.save(source.state_dict(), path)
-    spec = NamedWeights(model="vgg11_bn", file_name=path.name,
-                        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                        preprocessing=TORCHVISION, num_classes=1000, width_mult=TINY_WIDTH,
-                        train_scale="256", source="test checkpoint")
+    spec = hub_cached_weights(source, home, "vgg11_bn_test-in1k.pth", preprocessing=TORCHVISION,
+                              num_classes=1000, width_mult=TINY_WIDTH, train_scale="256",
+                              source="test checkpoint")
 
     @vggzoo.hookimpl
     def vggzoo_register_weights(register):

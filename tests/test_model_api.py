@@ -3,7 +3,6 @@ forward_head(pre_logits=True), num_classes=0, forward_intermediates,
 features_only with feature_info, create_feature_extractor, list_models
 filters, pretrained=True and named weights."""
 
-import hashlib
 import types
 import urllib.error
 
@@ -13,9 +12,8 @@ from torchvision.models.feature_extraction import create_feature_extractor
 
 import vggzoo
 from vggzoo.errors import OptionError, WeightsError
-from vggzoo.pretrained import NamedWeights
 from vggzoo.preprocess import TORCHVISION
-from vggzoo.testing import TINY_WIDTH, plugin_registered
+from vggzoo.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
 
 #: VGG16's stage widths at width 1 (relu1_2 ... relu5_3) and their strides.
 VGG16_CHANNELS = [64, 128, 256, 512, 512]
@@ -137,13 +135,9 @@ def test_pretrained_offline_says_which_file_to_put_where(monkeypatch, tmp_path):
 def test_plugin_weights_load_from_the_hub_cache_by_name(monkeypatch, tmp_path, fresh_plugins):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     source = vggzoo.create("vgg11", num_classes=3, width_mult=TINY_WIDTH)
-    path = tmp_path / "hub" / "checkpoints" / "tiny-abc.pth"
-    path.parent.mkdir(parents=True)
-    torch.save(source.state_dict(), path)
-    spec = NamedWeights(model="vgg11", file_name=path.name,
-                        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                        preprocessing=TORCHVISION, num_classes=3, width_mult=TINY_WIDTH,
-                        classes=("cat", "dog", "owl"), source="a test")
+    spec = hub_cached_weights(source, tmp_path, "tiny-abc.pth", preprocessing=TORCHVISION,
+                              num_classes=3, width_mult=TINY_WIDTH, classes=("cat", "dog", "owl"),
+                              source="a test")
 
     @vggzoo.hookimpl
     def vggzoo_register_weights(register):

@@ -47,3 +47,25 @@ def write_image_folder(root: Path, *, classes: int = 2, train_per_class: int = 4
                 pixels[..., c % 3] += 180
                 Image.fromarray(pixels).save(folder / f"{i}.png")
     return root
+
+
+def hub_cached_weights(model: Any, torch_home: Path, file_name: str, **facts: Any):
+    """Save ``model``'s state dict where the torch hub cache under
+    ``torch_home`` keeps ``file_name`` and describe it as named weights (its
+    SHA-256 and the given ``facts``, e.g. ``preprocessing``, ``num_classes``),
+    ready for a plugin's ``vggzoo_register_weights`` in a test.
+
+    >>> spec = hub_cached_weights(model, tmp_path, "tiny-abc.pth", preprocessing=TORCHVISION,
+    ...                           num_classes=3, width_mult=0.0625)
+    """
+    import hashlib
+
+    import torch
+
+    from .pretrained import NamedWeights
+
+    path = Path(torch_home) / "hub" / "checkpoints" / file_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return NamedWeights(model=model.pretrained_cfg["name"], file_name=file_name,
+                        sha256=hashlib.sha256(path.read_bytes()).hexdigest(), **facts)
