@@ -2,6 +2,8 @@
 and PyTorch for fp32, int8 files run, bf16 where the CPU has it, the
 evaluation CLI end to end, one-line errors."""
 
+import os
+
 import pytest
 import torch
 from PIL import Image
@@ -147,16 +149,23 @@ def test_vggzoo_eval_backend_openvino_equals_onnxruntime(tiny, tmp_path, capsys)
         table("--backend", "onnxruntime", "--providers", "cpu")
 
 
-def test_vggzoo_export_bench_times_openvino_beside_onnxruntime(tiny, tmp_path, capsys):
+def test_vggzoo_export_bench_times_openvino_beside_onnxruntime(tiny, tmp_path):
+    """Through the real command in its own process: in a pytest process that
+    has already run the export tests, OpenVINO beside ONNX Runtime and torch
+    crashed natively (SIGSEGV) in this benchmark (seen once per full suite,
+    never in a fresh process; not yet understood)."""
     import json
-
-    from vggzoo_export.cli import main as export_main
+    import subprocess
+    import sys
 
     out = tmp_path / "bench.json"
-    assert export_main(["bench", str(tiny[1]), "--backend", "onnxruntime", "--backend", "openvino",
-                        "--backend", "openvino-bf16", "--compare", "torch", "--providers", "cpu",
-                        "--warmup", "1", "--repeat", "2", "--json", str(out)]) == 0
-    printed = capsys.readouterr().out
+    done = subprocess.run(
+        [sys.executable, "-m", "vggzoo_export", "bench", str(tiny[1]), "--backend", "onnxruntime",
+         "--backend", "openvino", "--backend", "openvino-bf16", "--compare", "torch",
+         "--providers", "cpu", "--warmup", "1", "--repeat", "2", "--json", str(out)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = done.stdout
     runtimes = {r["runtime"]: r for r in json.loads(out.read_text())["rows"]}
     assert {"torch", "onnxruntime (CPU)", "openvino"} <= set(runtimes)
     if vggzoo.machine.has_native_bf16():
