@@ -155,7 +155,7 @@ def test_plugin_weights_load_from_the_hub_cache_by_name(monkeypatch, tmp_path, f
             vggzoo.create("vgg11", weights="vgg11.tiny_3", num_classes=1000)
         # The same bytes under another name are recognised by their hash.
         renamed = tmp_path / "vgg11.pth"
-        renamed.write_bytes(path.read_bytes())
+        renamed.write_bytes(spec.cache_path().read_bytes())
         model = vggzoo.create("vgg11", weights=renamed)
         assert model.pretrained_cfg["classes"] == ["cat", "dog", "owl"]
         assert model.pretrained_cfg["preprocessing"] == TORCHVISION

@@ -14,6 +14,10 @@ class ParityError(ExportError):
     """The exported artifact disagrees with PyTorch: it is not shipped."""
 
 
+class AgreementError(ExportError):
+    """The reduced-precision network disagrees too often with fp32: not shipped."""
+
+
 class ArtifactError(VggzooError, ValueError):
     """A file that is missing, corrupt, or not a vggzoo export."""
 

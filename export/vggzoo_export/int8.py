@@ -48,7 +48,7 @@ from vggzoo.machine import cpu_flags
 from vggzoo.preprocess import Preprocessing, to_input
 
 from .artifacts import check_writable, staged_artifact
-from .errors import ExportError
+from .errors import AgreementError, ExportError
 from .metadata import read_onnx_metadata
 from .onnx_export import INPUT_NAME, OUTPUT_NAMES, ExportReport, export_onnx
 from .trt.precision import AgreementReport, compare_runs
@@ -67,10 +67,6 @@ DEFAULT_CALIBRATION_SCALE = 224
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 #: CPU flags with the int8 dot-product instructions that need no 7-bit weights.
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
-
-
-class AgreementError(ExportError):
-    """The reduced-precision network disagrees too often with fp32: not shipped."""
 
 
 @dataclass(frozen=True)
