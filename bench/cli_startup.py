@@ -24,11 +24,14 @@ from pathlib import Path
 from vggzoo.cli.output import echo, print_table
 from vggzoo.machine import cpu_info
 
+#: The ``vggzoo`` script of this interpreter's environment (as a user runs it).
+VGGZOO = str(Path(sys.executable).with_name("vggzoo")) if Path(sys.executable).with_name(
+    "vggzoo").exists() else (shutil.which("vggzoo") or "vggzoo")
 COMMANDS = {
     "import torch": [sys.executable, "-c", "import torch"],
     "import vggzoo": [sys.executable, "-c", "import vggzoo"],
-    "vggzoo list": [shutil.which("vggzoo") or "vggzoo", "list"],
-    "vggzoo info vgg16 --json": [shutil.which("vggzoo") or "vggzoo", "info", "vgg16", "--json"],
+    "vggzoo list": [VGGZOO, "list"],
+    "vggzoo info vgg16 --json": [VGGZOO, "info", "vgg16", "--json"],
 }
 
 
