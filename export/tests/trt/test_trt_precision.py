@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from vggzoo.errors import OptionError
+from vggzoo.errors import OptionError, VggzooError
 from vggzoo_export.trt.check import onnxruntime_logits, sample_batches
 from vggzoo_export.trt.precision import (compare_logits, compare_runs, convert_onnx_file,
                                          convert_precision)
@@ -122,3 +122,17 @@ def test_agreement_numbers():
     assert report.max_abs_diff == pytest.approx(1.5)
     with pytest.raises(ValueError, match="one shape"):
         compare_logits(reference, candidate[:, :5])
+
+
+def test_non_finite_logits_never_count_as_agreement():
+    """A NaN row of the reduced-precision run must disagree, even where
+    argsort would rank its classes in the reference's order by accident."""
+    reference = np.array([[3.0, 2.0, 1.0], [3.0, 2.0, 1.0], [1.0, 2.0, 3.0]])
+    candidate = np.array([[np.nan, np.nan, np.nan], [3.0, 2.0, 1.0], [1.0, 2.0, np.inf]])
+    report = compare_logits(reference, candidate)
+    assert report.nonfinite == 2
+    assert report.top1_agreement == pytest.approx(1 / 3)
+    assert report.top5_agreement == pytest.approx(1 / 3)
+    assert np.isfinite(report.max_abs_diff) and report.max_abs_diff == 0.0
+    with pytest.raises(VggzooError, match="non-finite"):
+        compare_logits(reference, np.full_like(reference, np.nan))

@@ -269,6 +269,8 @@ class AgreementReport:
     top1_agreement: float
     #: Fraction of images whose top-5 classes are the same set.
     top5_agreement: float
+    #: Images where either run gave a NaN or infinite logit (they disagree).
+    nonfinite: int = 0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -286,16 +288,24 @@ def compare_logits(reference: np.ndarray, candidate: np.ndarray) -> AgreementRep
     if reference.shape != candidate.shape or reference.ndim != 2:
         raise OptionError(f"expected two (N, K) logit arrays of one shape, got "
                          f"{reference.shape} and {candidate.shape}")
+    # A NaN or infinite logit is a disagreement, never a match: argsort
+    # would otherwise rank NaNs last and may "agree" by accident.
+    finite = np.isfinite(reference).all(axis=1) & np.isfinite(candidate).all(axis=1)
+    if not finite.any():
+        raise VggzooError(f"all {reference.shape[0]} images gave non-finite logits (NaN or inf) "
+                          f"in one of the two runs: the reduced-precision network is broken, "
+                          f"not close; check the conversion or calibration")
     k = min(5, reference.shape[1])
     top_ref = np.argsort(-reference, axis=1)[:, :k]
     top_cand = np.argsort(-candidate, axis=1)[:, :k]
-    same_top5 = [set(a) == set(b) for a, b in zip(top_ref, top_cand)]
+    same_top5 = np.array([set(a) == set(b) for a, b in zip(top_ref, top_cand)]) & finite
     return AgreementReport(
         images=int(reference.shape[0]),
-        max_abs_diff=float(np.abs(reference - candidate).max()),
-        reference_scale=float(np.abs(reference).max()),
-        top1_agreement=float(np.mean(top_ref[:, 0] == top_cand[:, 0])),
-        top5_agreement=float(np.mean(same_top5)))
+        max_abs_diff=float(np.abs(reference[finite] - candidate[finite]).max()),
+        reference_scale=float(np.abs(reference[finite]).max()),
+        top1_agreement=float(np.mean((top_ref[:, 0] == top_cand[:, 0]) & finite)),
+        top5_agreement=float(np.mean(same_top5)),
+        nonfinite=int((~finite).sum()))
 
 
 def compare_runs(reference: Callable[[np.ndarray], np.ndarray],
