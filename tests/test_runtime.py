@@ -32,8 +32,7 @@ def test_to_fully_conv_keeps_weights_and_metadata(tmp_path):
 
 def test_create_runner_by_backend_name(tmp_path):
     path = vggzoo.save_weights(vggzoo.create("vgg11", width_mult=TINY_WIDTH), tmp_path / "w.safetensors")
-    runner = create_runner("torch", model="vgg11", weights=path, width_mult=TINY_WIDTH,
-                           onnx="ignored-by-torch")
+    runner = create_runner("torch", model="vgg11", weights=path, width_mult=TINY_WIDTH)
     assert runner.logits(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
     with pytest.raises(UnknownNameError, match="unknown runner 'torchh'.*torch"):
         create_runner("torchh", model="vgg11")

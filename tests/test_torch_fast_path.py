@@ -142,8 +142,7 @@ def test_create_runner_passes_the_fast_path_options(tmp_path, images):
                                   tmp_path / "w.safetensors")
     precision = "bf16" if vggzoo.machine.has_native_bf16() else "fp32"
     runner = create_runner("torch", model="vgg11", weights=weights, width_mult=TINY_WIDTH,
-                           precision=precision, channels_last=True, batch_pixels=3 * 256 * 320,
-                           engine="ignored-by-torch")
+                           precision=precision, channels_last=True, batch_pixels=3 * 256 * 320)
     assert runner.precision == precision and runner.channels_last
     assert runner.logits(images).shape == (5, 1000)
 

@@ -73,9 +73,34 @@ def vggzoo_register_exporters(register: Register) -> None:
 def vggzoo_register_runners(register: Register) -> None:
     """Register inference backends (selected by ``--backend NAME``).
 
-    ``obj`` is a factory ``(**options) -> vggzoo.runtime.Runner``; it takes
-    the options it understands (``model``, ``weights``, ``onnx``, ``engine``,
-    ``device``, ...) and ignores the rest.  See :mod:`vggzoo.runtime.base`.
+    :param register: call ``register(name, obj, **info)`` once per backend.
+
+    ``obj`` is a factory ``(*, option: type = default, ...) ->
+    vggzoo.runtime.Runner`` with keyword-only parameters.  Its signature is
+    the backend's contract: :func:`vggzoo.runtime.create_runner` refuses a
+    key the factory does not take (naming close matches) and converts
+    command-line strings (``--runner-option KEY=VALUE``) by each parameter's
+    annotation (``bool``, ``int``, ``float``, ``Literal[...]``, ``None``,
+    ``str``/path), so a factory never sees ``"false"`` for a ``bool``.
+    Conventional names: ``model``/``weights``/``width_mult``/``num_classes``
+    for backends that build a network (a factory without ``model`` runs an
+    exported file whose metadata names the architecture), ``onnx``/``engine``
+    for a file, ``device`` (``cpu``, ``cuda:N``).  To import a heavy package
+    only on use, register :class:`vggzoo.options.LazyCallable`
+    ``("pkg.module:factory")``: its signature is the target's.
+
+    ``info`` keys: ``aliases`` (other names), ``description`` (one line
+    shown by ``vggzoo list runners``).
+
+    Example::
+
+        @vggzoo.hookimpl
+        def vggzoo_register_runners(register):
+            register("mybackend", LazyCallable("my_pkg.runner:build"),
+                     aliases=["mb"], description="My runtime on .onnx files")
+
+        # my_pkg/runner.py
+        def build(*, onnx: str, threads: int | None = None) -> Runner: ...
     """
 
 

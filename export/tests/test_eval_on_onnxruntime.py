@@ -1,11 +1,13 @@
 """One protocol, any runtime: the paper's evaluation on ONNX Runtime gives
 the posteriors of the PyTorch runner."""
 
+import pytest
 import torch
 from PIL import Image
 
 import vggzoo
 from vggzoo.cli import main
+from vggzoo.errors import OptionError
 from vggzoo.eval.evaluate import network_of, predict, resolve_protocols
 from vggzoo.runtime import TorchRunner, create_runner
 from vggzoo.sample_images import load_photo
@@ -70,3 +72,34 @@ def test_a_corrupted_onnx_file_is_an_error_not_a_perfect_score(tmp_path, capsys)
     assert code == 2
     assert "non-finite" in captured.err and "Traceback" not in captured.err
     assert "| 0.0 | 0.0 |" not in captured.out
+
+
+def test_options_that_contradict_an_exported_file_are_errors(tmp_path, capsys):
+    """The file decides the network: a --model, --num-classes or --weights
+    beside --onnx that disagrees with it is refused, never silently dropped."""
+    model = vggzoo.create("vgg11", fully_conv=True, num_classes=2, width_mult=TINY_WIDTH).eval()
+    path = export_onnx(model, tmp_path / "m.onnx").path
+    _photo_folder(tmp_path / "data")
+    common = ["eval", "--backend", "onnxruntime", "--onnx", str(path), "--data",
+              str(tmp_path / "data"), "--scales", "256", "--no-progress"]
+    assert main([*common, "--model", "vgg11", "--num-classes", "2"]) == 0
+    capsys.readouterr()
+    for extra, message in [(["--model", "vgg13"], "holds name='vgg11', not 'vgg13'"),
+                           (["--num-classes", "5"], "holds num_classes=2, not 5"),
+                           (["--weights", str(path)], "--weights is for the torch backend"),
+                           (["--runner-option", "thread=2"], "did you mean 'threads'")]:
+        assert main([*common, *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+
+
+def test_onnxruntime_tensorrt_settings_are_reachable_and_typed(tmp_path):
+    model = vggzoo.create("vgg11", fully_conv=True, num_classes=2, width_mult=TINY_WIDTH).eval()
+    path = export_onnx(model, tmp_path / "m.onnx").path
+    runner = create_runner("onnxruntime", onnx=path, providers="cpu", trt_scales="256,384",
+                           trt_max_batch="4", trt_cache_dir=str(tmp_path / "cache"))
+    assert runner.logits(torch.zeros(1, 3, 256, 256)).shape == (1, 2)
+    with pytest.raises(OptionError, match="trt_max_batch='many' is not an integer"):
+        create_runner("onnxruntime", onnx=path, trt_max_batch="many")
+    with pytest.raises(OptionError, match="did you mean 'trt_scales'"):
+        create_runner("onnxruntime", onnx=path, trt_scale="256")

@@ -207,9 +207,10 @@ class AotiRunner(Runner):
         self._programs = {}
 
 
-def build_aoti_runner(*, package: str | None = None, aoti: str | None = None,
-                      **_ignored: Any) -> AotiRunner:
-    """Factory for ``create_runner("aoti", package=PATH)``."""
+def build_aoti_runner(*, package: str | os.PathLike | None = None,
+                      aoti: str | os.PathLike | None = None) -> AotiRunner:
+    """Factory for ``create_runner("aoti", package=PATH)``; the package runs
+    on the device it was compiled for."""
     path = package or aoti
     if path is None:
         raise VggzooError("the aoti backend needs a package: pass package=PATH (a .pt2 made by "

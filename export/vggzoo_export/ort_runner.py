@@ -28,6 +28,7 @@ import torch
 from vggzoo.errors import VggzooError
 from vggzoo.machine import physical_cores  # noqa: F401  (re-exported: bench scripts use it)
 from vggzoo.runtime.base import Runner
+from vggzoo.scales import parse_scales
 
 from .errors import ArtifactError
 from .metadata import ExportMetadata
@@ -196,15 +197,20 @@ class OrtRunner(Runner):
 
 def build_ort_runner(*, onnx: str | os.PathLike | None = None, providers: str | None = None,
                      device: str | None = None, threads: int | None = None,
-                     **_ignored: Any) -> OrtRunner:
-    """Factory for ``create_runner("onnxruntime", onnx=PATH)`` (other options
-    such as ``model`` or ``weights`` belong to other backends and are ignored;
-    the file carries its own weights and metadata)."""
+                     trt_cache_dir: str | os.PathLike | None = None,
+                     trt_scales: str | Sequence[int] | None = None,
+                     trt_max_batch: int = DEFAULT_MAX_BATCH) -> OrtRunner:
+    """Factory for ``create_runner("onnxruntime", onnx=PATH)``: the file
+    carries its own weights and metadata.  ``trt_*`` set the TensorRT
+    execution provider's engine cache and optimization profiles
+    (``--runner-option trt_scales=256,384,512``)."""
     if onnx is None:
         raise VggzooError("the onnxruntime backend needs an exported file: pass --onnx FILE "
                           "(make one with `vggzoo-export MODEL -o FILE`)")
     if providers is None:
         device = str(device or "auto")
         providers = "cpu" if device == "cpu" else "cuda" if device.startswith("cuda") else "auto"
-    return OrtRunner(onnx, providers, threads=threads)
+    scales = (224, *DEFAULT_SCALES) if trt_scales is None else tuple(parse_scales(trt_scales))
+    return OrtRunner(onnx, providers, threads=threads, trt_cache_dir=trt_cache_dir,
+                     trt_scales=scales, trt_max_batch=trt_max_batch)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from vggzoo.hookspecs import Register, hookimpl
+from vggzoo.options import LazyCallable
 
 
 def export_onnx(model: Any, output: Any, **options: Any) -> Any:
@@ -26,22 +27,11 @@ def export_aoti(model: Any, output: Any, **options: Any) -> Any:
     return export(model, output, **options)
 
 
-def build_ort_runner(**options: Any) -> Any:
-    from .ort_runner import build_ort_runner as build
-
-    return build(**options)
-
-
-def build_trt_runner(**options: Any) -> Any:
-    from .trt.runner import build_trt_runner as build
-
-    return build(**options)
-
-
-def build_aoti_runner(**options: Any) -> Any:
-    from .aoti import build_aoti_runner as build
-
-    return build(**options)
+#: Runner factories, imported on use; their signatures are the options
+#: ``create_runner`` checks (see :mod:`vggzoo.options`).
+build_ort_runner = LazyCallable("vggzoo_export.ort_runner:build_ort_runner")
+build_trt_runner = LazyCallable("vggzoo_export.trt.runner:build_trt_runner")
+build_aoti_runner = LazyCallable("vggzoo_export.aoti:build_aoti_runner")
 
 
 @hookimpl

@@ -37,7 +37,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="weights of dense and multicrop in dense+multicrop (default equal)")
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
     p.add_argument("--backend", default="torch", help="runner: torch, or a plugin's")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default=None,
+                   help="cpu (default), cuda or cuda:N, for backends that choose a device")
     add_plain_eager_argument(p)
     p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra option for the backend's runner (e.g. onnx=model.onnx)")
@@ -67,21 +68,28 @@ def add_plain_eager_argument(p: argparse.ArgumentParser) -> None:
                         "(channels_last, one thread per physical core); same results")
 
 
-def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
+def _runner_options(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    """The runner's options from the command line; the factory checks them
+    (unknown keys, types) in :func:`vggzoo.runtime.create_runner`."""
+    from ..runtime.base import runner_options
+
     device = args.device
+    if device is None:  # the documented default, for backends that choose a device
+        accepted = runner_options(backend)
+        device = "cpu" if accepted is None or "device" in accepted else None
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
         device = f"cuda:{os.environ['LOCAL_RANK']}"
-    options: dict[str, Any] = {"device": device}
+    options: dict[str, Any] = {} if device is None else {"device": device}
     if args.plain_eager:
         options["plain_eager"] = True
     for key in ("onnx", "engine", "providers"):
-        if getattr(args, key) is not None:
+        if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
     for item in args.runner_option:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise VggzooError(f"--runner-option {item!r}: write KEY=VALUE, e.g. onnx=model.onnx")
-        options[key] = value
+        options[key.strip().replace("-", "_")] = value
     return options
 
 
@@ -94,7 +102,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.json:
         check_writable(args.json, "--json")  # before the evaluation, not after it
-    options = _runner_options(args)
+    options = _runner_options(args, args.backend)
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
     fuse_all = bool(args.fuse)

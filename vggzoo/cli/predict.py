@@ -41,7 +41,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", dest="flip", action="store_false")
     p.add_argument("--topk", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default=None,
+                   help="cpu (default), cuda or cuda:N, for backends that choose a device")
     add_plain_eager_argument(p)
     p.add_argument("--providers", default=None, help="ONNX Runtime providers: auto, cuda or cpu")
     p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE")
@@ -53,21 +54,25 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _backend(args: argparse.Namespace) -> tuple[str, dict]:
+    from ..runtime.base import runner_options
     from .eval import _runner_options
 
-    options = _runner_options(args)
     chosen = {"onnx": "onnxruntime", "engine": "tensorrt", "aoti": "aoti"}
     backend = args.backend
     for key, name in chosen.items():
         if getattr(args, key) is None:
             continue
-        if backend not in (None, name):
+        if backend is not None and backend != name:
+            if key in (runner_options(backend) or {}):  # e.g. --onnx on --backend openvino
+                continue
             raise OptionError(f"--{key} runs on the {name} backend, not --backend {backend}: "
                               f"drop --backend")
         backend = name
-        if key == "aoti":
-            options["package"] = args.aoti
-    return backend or "torch", options
+    backend = backend or "torch"
+    options = _runner_options(args, backend)
+    if args.aoti is not None:
+        options["package"] = args.aoti
+    return backend, options
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from ..errors import VggzooError, WeightsError
 from ..preprocess import to_input
 from ..registry import EVAL_PROTOCOLS, MODELS
 from ..runtime.base import Runner, create_runner
+from ..runtime.base import runner_options as runner_options_of
 from .cost import MacsPerInput, runner_macs_counter, total_macs
 from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import Shard, current_shard
@@ -123,9 +124,18 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
         weights = f"{MODELS.get(model).name}.tv_in1k"
     facts = read_facts(weights) if weights is not None else WeightsFacts("no weights")
     model = facts.agree("model", model)
-    if model is None and weights is None and backend != "torch":
-        # An exported file (--onnx, --engine) says which architecture it holds.
-        return network_of(create_runner(backend, **runner_options), train_scale)
+    accepted = runner_options_of(backend)  # None: a factory that checks its own options
+    if (accepted is not None and "model" not in accepted) or (
+            accepted is None and model is None and weights is None):
+        # An exported file (--onnx, --engine) holds its own weights and says
+        # which architecture it is: what was given must agree with it.
+        if weights is not None:
+            raise WeightsError(f"--weights is for the torch backend; the {backend} backend runs "
+                               f"an exported file that carries its own weights: drop --weights")
+        network = network_of(create_runner(backend, **runner_options), train_scale)
+        _agree_with_file(network.runner, model=model, width_mult=width_mult,
+                         num_classes=num_classes)
+        return network
     if model is None:
         where = f"{weights} has no 'model' metadata" if weights else "no weights were given"
         raise WeightsError(f"which architecture? {where}: pass the model name (--model vgg16)")
@@ -139,6 +149,23 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
                    weights=None if weights is None else str(weights),
                    train_scale=TrainScale.parse(scale) if scale else None,
                    macs=runner_macs_counter(runner))
+
+
+def _agree_with_file(runner: Runner, **given: Any) -> None:
+    """Refuse a model, width or class count that contradicts the exported file."""
+    recorded = runner.architecture or {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key == "model":
+            key, value = "name", MODELS.get(value).name
+        if key not in recorded:
+            raise WeightsError(f"the exported file does not record its {key}, so {value!r} cannot "
+                               f"be checked: drop the option (the file decides)")
+        if (float(recorded[key]) != float(value) if key == "width_mult"
+                else recorded[key] != value):
+            raise WeightsError(f"the exported file holds {key}={recorded[key]!r}, not {value!r}: "
+                               f"drop the option or pass the file exported for {value!r}")
 
 
 def network_of(runner: Runner, train_scale: str | None = None) -> Network:

@@ -10,10 +10,12 @@ belong to the protocol, never to the runner.
 from __future__ import annotations
 
 import abc
+import inspect
 from typing import Any
 
 import torch
 
+from ..options import accepted_options, check_options
 from ..preprocess import Preprocessing
 from ..registry import RUNNERS
 
@@ -58,11 +60,20 @@ class Runner(abc.ABC):
 
 
 def create_runner(backend: str, **options: Any) -> Runner:
-    """Build the runner registered as ``backend`` from CLI-style options.
+    """Build the runner registered as ``backend`` from its options.
 
-    Each factory takes the options it understands (``model``, ``weights``,
-    ``onnx``, ``engine``, ``device``, ...) and ignores the rest.
+    Options are checked against the factory's signature before anything is
+    built: a key it does not take is an :class:`~vggzoo.errors.OptionError`
+    naming close matches, and command-line strings are converted by the
+    parameter's type (``channels_last="false"`` becomes ``False``), see
+    :mod:`vggzoo.options`.
 
     >>> runner = create_runner("torch", model="vgg16", weights="vgg16.pth")
     """
-    return RUNNERS.get(backend).obj(**options)
+    entry = RUNNERS.get(backend)
+    return entry.obj(**check_options(entry.obj, options, what=f"backend {entry.name!r}"))
+
+
+def runner_options(backend: str) -> dict[str, inspect.Parameter] | None:
+    """The options ``backend``'s factory takes (``None``: it checks its own)."""
+    return accepted_options(RUNNERS.get(backend).obj)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -232,21 +232,24 @@ class _CudaGraphs:
         return static_in, graph, static_out
 
 
-def build_torch_runner(*, model: str | nn.Module, weights: Any = None, device: str = "cpu",
-                       precision: str = "fp32", channels_last: bool | None = None,
-                       compile: str | None = None, cuda_graphs: bool = False,
-                       batch_pixels: int | None = None, threads: int | None = None,
-                       plain_eager: bool = False, **model_kwargs: Any) -> TorchRunner:
+def build_torch_runner(*, model: str | nn.Module, weights: Any = None,
+                       width_mult: float | None = None, num_classes: int | None = None,
+                       device: str = "cpu", precision: Literal["fp32", "bf16", "fp16"] = "fp32",
+                       channels_last: bool | None = None, compile: str | None = None,
+                       cuda_graphs: bool = False, batch_pixels: int | None = None,
+                       threads: int | None = None, plain_eager: bool = False) -> TorchRunner:
     """Factory for ``create_runner("torch", ...)``: a model name (with
-    weights) or a model instance, and the fast-path options."""
+    weights, width and class count) or a model instance, and the fast-path
+    options."""
     if isinstance(model, str):
-        model = create(model, fully_conv=True, weights=weights,
-                       **{k: v for k, v in model_kwargs.items()
-                          if k in ("num_classes", "width_mult")})
+        model = create(model, fully_conv=True, weights=weights, width_mult=width_mult,
+                       num_classes=num_classes)
+    elif weights is not None or width_mult is not None or num_classes is not None:
+        raise OptionError("weights, width_mult and num_classes describe a model by name; "
+                          "a model instance already has its own")
     return TorchRunner(model, device=device, precision=precision, channels_last=channels_last,
                        compile=compile, cuda_graphs=cuda_graphs, batch_pixels=batch_pixels,
-                       threads=None if threads is None else int(threads),
-                       plain_eager=plain_eager)
+                       threads=threads, plain_eager=plain_eager)
 
 
 @hookimpl

@@ -139,8 +139,8 @@ class TrtRunner(Runner):
         self.engine = None
 
 
-def build_trt_runner(*, engine: str | os.PathLike | None = None, device: str = "cuda",
-                     **_ignored: Any) -> TrtRunner:
+def build_trt_runner(*, engine: str | os.PathLike | None = None,
+                     device: str = "cuda") -> TrtRunner:
     """Factory for ``create_runner("tensorrt", engine=...)`` (``--engine PLAN``)."""
     if engine is None:
         raise OptionError("the tensorrt backend needs an engine: pass --engine PLAN (build one "

@@ -44,7 +44,7 @@ def _registered(vggzoo_register):
 
 def test_registered_as_backend_openvino(tiny):
     assert RUNNERS.get("ov").name == "openvino"
-    runner = create_runner("openvino", onnx=tiny[1], model="ignored", device="cpu")
+    runner = create_runner("openvino", onnx=tiny[1], device="cpu")
     assert runner.name == "openvino" and runner.num_classes == 3
     assert runner.architecture == {"name": "vgg11", "width_mult": TINY_WIDTH, "num_classes": 3}
 
@@ -128,7 +128,9 @@ def test_bad_inputs_and_options_are_one_line_errors(tiny, tmp_path):
     with pytest.raises(VggzooError, match="does not exist"):
         create_runner("openvino", onnx=tmp_path / "missing.onnx")
     with pytest.raises(VggzooError, match="needs an exported file"):
-        create_runner("openvino", model="vgg11")
+        create_runner("openvino")
+    with pytest.raises(OptionError, match="has no option 'model'"):  # the file is the model
+        create_runner("openvino", onnx=tiny[1], model="vgg11")
 
 
 def test_vggzoo_eval_backend_openvino_equals_onnxruntime(tiny, tmp_path, capsys):

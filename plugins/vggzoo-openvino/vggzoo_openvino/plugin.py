@@ -3,15 +3,12 @@ so loading vggzoo's plugins stays cheap."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import vggzoo
+from vggzoo.options import LazyCallable
 
-
-def build_openvino_runner(**options: Any) -> Any:
-    from .runner import build_openvino_runner as build
-
-    return build(**options)
+#: The runner factory, imported on use; its signature is the options
+#: ``--runner-option`` accepts (checked and converted before it runs).
+build_openvino_runner = LazyCallable("vggzoo_openvino.runner:build_openvino_runner")
 
 
 @vggzoo.hookimpl

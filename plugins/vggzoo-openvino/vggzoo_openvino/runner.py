@@ -133,10 +133,9 @@ class OpenVinoRunner(Runner):
 
 def build_openvino_runner(*, onnx: str | os.PathLike | None = None, device: str | None = None,
                           hint: str = "latency", precision: str = "fp32",
-                          threads: int | str | None = None, **_ignored: Any) -> OpenVinoRunner:
-    """Factory for ``create_runner("openvino", onnx=PATH, ...)``; options that
-    belong to other backends (``model``, ``weights``, ...) are ignored: the
-    file carries its own weights and metadata."""
+                          threads: int | None = None) -> OpenVinoRunner:
+    """Factory for ``create_runner("openvino", onnx=PATH, ...)``: the file
+    carries its own weights and metadata."""
     if onnx is None:
         raise VggzooError("the openvino backend needs an exported file: pass --onnx FILE (make "
                           "one with `vggzoo-export MODEL -o FILE`, or --int8 for int8)")
@@ -145,4 +144,4 @@ def build_openvino_runner(*, onnx: str | os.PathLike | None = None, device: str 
         raise OptionError(f"the openvino backend runs on OpenVINO devices (cpu, gpu for Intel "
                           f"GPUs), not {device}; use --device cpu or --backend onnxruntime")
     return OpenVinoRunner(onnx, device=device, hint=hint, precision=precision,
-                          threads=None if threads is None else int(threads))
+                          threads=threads)
