@@ -168,3 +168,13 @@ def test_a_16bit_png_is_not_white_in_data_stats_training_and_evaluation(tmp_path
     assert np.asarray(train[0][0]).max() == 64
     evaluation = find_images(root)
     assert {int(read_image(i.path).max()) for i in evaluation.items} == {64, 65}
+
+
+def test_image_extensions_are_torchvisions():
+    """vggzoo reads the files torchvision's ImageFolder reads (the list is
+    written out so that start-up does not import torchvision)."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    from vggzoo.data.images import IMAGE_EXTENSIONS
+
+    assert IMAGE_EXTENSIONS == IMG_EXTENSIONS

@@ -20,7 +20,7 @@ from .hookspecs import hookimpl
 #: ``import vggzoo`` (and pytest's plugin entry point) stays light, and
 #: ``vggzoo list`` does not pay for evaluation, training or torchvision.
 _LAZY = {
-    "EvalResult": "eval", "evaluate": "eval",
+    "EvalResult": "eval.evaluate", "evaluate": "eval.evaluate",
     "ModelInfo": "factory", "create": "factory", "list_models": "factory",
     "model_info": "factory", "to_fully_conv": "factory",
     "PredictResult": "inference", "predict": "inference",

@@ -88,7 +88,7 @@ class PredictResult:
 def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[SkippedImage]]:
     """Files named by ``paths`` (files, folders walked, globs), in order and
     without repeats, and the names that gave nothing."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
+    from .data.images import IMAGE_EXTENSIONS
 
     found: list[Path] = []
     missing: list[SkippedImage] = []
@@ -98,9 +98,9 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
         if path.is_dir():
             walked = sorted(p for p in path.rglob("*") if p.is_file()
                             and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            found += [p for p in walked if p.suffix.lower() in IMG_EXTENSIONS]
+            found += [p for p in walked if p.suffix.lower() in IMAGE_EXTENSIONS]
             missing += [SkippedImage(str(p), "not an image file (by its extension)")
-                        for p in walked if p.suffix.lower() not in IMG_EXTENSIONS]
+                        for p in walked if p.suffix.lower() not in IMAGE_EXTENSIONS]
         elif path.is_file():
             found.append(path)
         elif GLOB_CHARACTERS & set(text):

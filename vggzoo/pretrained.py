@@ -25,6 +25,7 @@ import hashlib
 import os
 import urllib.error
 from dataclasses import asdict, dataclass, field
+import functools
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import torch
 from .errors import WeightsError
 from .hookspecs import Register, hookimpl
 from .preprocess import TORCHVISION, Preprocessing
-from .registry import MODELS, WEIGHTS
+from .registry import MODELS, WEIGHTS, Deferred
 from .weights import read_state_dict
 
 
@@ -174,7 +175,8 @@ def vggzoo_register_weights(register: Register) -> None:
     for entry in MODELS.entries():
         enum_name = entry.info.get("torchvision_weights")
         if enum_name and entry.source == "vggzoo.builtin_models":
-            spec = torchvision_weights(enum_name, entry.name)
+            # torchvision's metadata is read when the weights are first used:
+            # importing torchvision here would slow every command down.
+            spec = Deferred(functools.partial(torchvision_weights, enum_name, entry.name))
             register(f"{entry.name}.tv_in1k", spec, default=True,
-                     description=f"torchvision ImageNet-1K weights, top-1 "
-                                 f"{spec.metrics['ImageNet-1K']['acc@1']}%")
+                     description=f"torchvision ImageNet-1K weights ({enum_name}.IMAGENET1K_V1)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from .errors import DuplicateNameError, UnknownNameError
@@ -32,6 +32,24 @@ class Entry(Generic[T]):
     @property
     def aliases(self) -> tuple[str, ...]:
         return tuple(self.info.get("aliases", ()))
+
+
+class Deferred(Generic[T]):
+    """A registered object built on first use.
+
+    Registration runs for every command (``vggzoo list`` included); an object
+    whose facts come from a heavy package (torchvision's weights metadata
+    imports torch._dynamo) is registered as ``Deferred(build)`` and built
+    when :meth:`Registry.get` or :meth:`Registry.entries` first hands it out.
+
+    >>> reg.register("vgg16.tv_in1k", Deferred(lambda: torchvision_weights("VGG16_Weights", "vgg16")))
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self.build = build
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.build!r})"
 
 
 class Registry(Generic[T]):
@@ -97,7 +115,16 @@ class Registry(Generic[T]):
         entry = self._owner(name)
         if entry is None:
             raise UnknownNameError(self._unknown_message(name))
-        return entry
+        return self._built(entry)
+
+    def _built(self, entry: Entry[T]) -> Entry[T]:
+        """``entry`` with a :class:`Deferred` object built (once)."""
+        if not isinstance(entry.obj, Deferred):
+            return entry
+        built = replace(entry, obj=entry.obj.build())
+        if self._entries.get(entry.name) is entry:
+            self._entries[entry.name] = built
+        return built
 
     def _unknown_message(self, name: str) -> str:
         candidates = [*self._entries, *self._aliases]
@@ -115,7 +142,7 @@ class Registry(Generic[T]):
 
     def entries(self) -> list[Entry[T]]:
         self._ready()
-        return [self._entries[n] for n in sorted(self._entries)]
+        return [self._built(self._entries[n]) for n in sorted(self._entries)]
 
     def __contains__(self, name: object) -> bool:
         self._ready()

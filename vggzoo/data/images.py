@@ -34,14 +34,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ..errors import DataError
 
 log = logging.getLogger("vggzoo.data")
 
-#: File name endings read as images (torchvision's list, any letter case).
-IMAGE_EXTENSIONS: tuple[str, ...] = IMG_EXTENSIONS
+#: File name endings read as images, any letter case: torchvision's
+#: ``datasets.folder.IMG_EXTENSIONS`` (a test keeps them equal), written out
+#: because importing torchvision would slow every command's start-up.
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif",
+                                     ".tiff", ".webp")
 #: What transparent pixels are composited over.
 BACKGROUND: tuple[int, int, int] = (255, 255, 255)
 

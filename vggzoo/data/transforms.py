@@ -21,11 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torchvision import tv_tensors
-from torchvision.transforms import v2
 
 from ..errors import ConfigError
 from ..hookspecs import Register, hookimpl
@@ -34,6 +31,21 @@ from ..registry import AUGMENTATIONS
 from ..scales import TrainScale
 
 from . import PAPER_AUGMENTATIONS
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
+
+# torchvision is imported where a transform is built, not here: this module
+# registers the augmentations for every command, `vggzoo list` included, and
+# importing torchvision costs more than importing torch.
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PCALighting":  # lives beside torchvision's Transform base class
+        from .lighting import PCALighting
+
+        return PCALighting
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -55,34 +67,10 @@ IMAGENET_PCA = PCAStats(
 )
 
 
-class PCALighting(v2.Transform):
-    """AlexNet's colour augmentation: add ``P @ (alpha * lambda)`` to every
-    pixel, ``alpha_i ~ N(0, alpha_std)`` drawn once per call (per image).
-
-    Works on 0-1 float images; uint8 images are converted first.  Values are
-    not clipped, as in AlexNet.
-    """
-
-    def __init__(self, pca: PCAStats, alpha_std: float = 0.1) -> None:
-        super().__init__()
-        self.eigval = torch.tensor(pca.eigval, dtype=torch.float32)
-        self.eigvec = torch.tensor(pca.eigvec, dtype=torch.float32)
-        self.alpha_std = alpha_std
-
-    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
-        alpha = torch.randn(3) * self.alpha_std
-        return {"offset": self.eigvec @ (alpha * self.eigval)}
-
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        if not isinstance(inpt, torch.Tensor) or inpt.ndim < 3:
-            return inpt
-        image = v2.functional.to_dtype(inpt, torch.float32, scale=True)
-        shifted = image + params["offset"].to(image.device).view(3, 1, 1)
-        return tv_tensors.wrap(shifted, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else shifted
-
-
 def isotropic_rescale(scale: TrainScale) -> v2.Transform:
     """Shortest side to S, or to an S drawn uniformly from [Smin, Smax]."""
+    from torchvision.transforms import v2
+
     if scale.jittered:
         return v2.RandomShortestSize(list(range(scale.smin, scale.smax + 1)), antialias=True)
     return v2.Resize(scale.smin, antialias=True)
@@ -93,14 +81,20 @@ def _scale(*, scale: TrainScale, **_: Any) -> v2.Transform:
 
 
 def _random_crop(*, crop: int, **_: Any) -> v2.Transform:
+    from torchvision.transforms import v2
+
     return v2.RandomCrop(crop)
 
 
 def _hflip(**_: Any) -> v2.Transform:
+    from torchvision.transforms import v2
+
     return v2.RandomHorizontalFlip()
 
 
 def _pca_lighting(*, pca: PCAStats, **_: Any) -> v2.Transform:
+    from .lighting import PCALighting
+
     return PCALighting(pca)
 
 
@@ -108,6 +102,8 @@ def train_transform(augmentations: Sequence[str], *, scale: TrainScale, crop: in
                     pca: PCAStats, preprocessing: Preprocessing) -> v2.Compose:
     """PIL image -> training input: the named augmentations, then the model's
     preprocessing (:func:`vggzoo.preprocess.to_input`: mean-RGB subtraction)."""
+    from torchvision.transforms import v2
+
     steps: list = [v2.ToImage()]
     for name in augmentations:
         steps.append(AUGMENTATIONS.get(name).obj(scale=scale, crop=crop, pca=pca))
@@ -117,6 +113,8 @@ def train_transform(augmentations: Sequence[str], *, scale: TrainScale, crop: in
 def val_transform(*, scale: TrainScale, crop: int, preprocessing: Preprocessing) -> v2.Compose:
     """PIL image -> validation input: rescale to the single test scale Q and
     take the centre crop the FC head needs."""
+    from torchvision.transforms import v2
+
     return v2.Compose([to_input(preprocessing, scale=scale.test_scale), v2.CenterCrop(crop)])
 
 

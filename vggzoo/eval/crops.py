@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-from torchvision.transforms.v2 import functional as F
 
 from ..errors import InputSizeError
 
@@ -49,6 +48,8 @@ def grid_boxes(height: int, width: int, crop: int = 224, count: int = GRID) -> l
 def multi_crops(image: torch.Tensor, crop: int = 224, *, flip: bool = True) -> torch.Tensor:
     """(25 or 50, C, crop, crop): the grid crops of a (C, H, W) image, then
     their horizontal flips."""
+    from torchvision.transforms.v2 import functional as F
+
     boxes = grid_boxes(image.shape[-2], image.shape[-1], crop)
     crops = torch.stack([F.crop(image, *box) for box in boxes])
     return torch.cat([crops, F.horizontal_flip(crops)]) if flip else crops

@@ -25,7 +25,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from torchvision.transforms.v2 import functional as F
 
 from ..errors import InputSizeError, OptionError
 from ..hookspecs import Register, hookimpl
@@ -119,6 +118,8 @@ class Single(EvalProtocol):
                    "(the torchvision-style baseline)")
 
     def posteriors(self, runner, images, *, flip, batch_size, meter=None):
+        from torchvision.transforms.v2 import functional as F
+
         size = runner.min_input_size
         check_scale(images, size, "single (centre-crop) evaluation")
         inputs = ((i, F.center_crop(image, [size, size])) for i, image in enumerate(images))
@@ -137,6 +138,8 @@ class Dense(EvalProtocol):
         order = sorted(range(len(images)), key=lambda i: tuple(images[i].shape))
 
         def inputs() -> Iterator[tuple[int, torch.Tensor]]:
+            from torchvision.transforms.v2 import functional as F
+
             for i in order:
                 yield i, images[i]
                 if flip:

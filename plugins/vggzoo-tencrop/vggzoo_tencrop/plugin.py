@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from torchvision.transforms.v2 import functional as F
-
 import vggzoo
 from vggzoo.eval.protocols import EvalProtocol, averaged_posteriors, check_scale
 
@@ -19,6 +17,8 @@ class TenCrop(EvalProtocol):
     description = "4 corner + centre 224x224 crops of the image rescaled to Q, times 2 flips"
 
     def posteriors(self, runner, images, *, flip, batch_size, meter=None):
+        from torchvision.transforms.v2 import functional as F  # not at registration: it is slow
+
         size = [runner.min_input_size] * 2
         check_scale(images, runner.min_input_size, "10-crop evaluation")
         cut = F.ten_crop if flip else F.five_crop

@@ -1,68 +1,31 @@
-"""Registers timm's VGG builders as vggzoo models named ``timm/<arch>``."""
+"""Registers timm's VGG builders as vggzoo models named ``timm/<arch>``.
+
+Registration runs for every vggzoo command, so it imports neither timm nor
+torch: the architectures are listed here (a test checks the list against
+``timm.list_models("vgg*")``) and the builder in :mod:`.bridge` is imported
+when a model is built.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
-
-import timm
-import torch
-import torch.nn.functional as F
-from torch import nn
+from importlib import metadata
 
 import vggzoo
-from vggzoo.errors import InputSizeError, OptionError
+from vggzoo.options import LazyCallable
 
 PREFIX = "timm/"
-MIN_INPUT_SIZE = 224
-
-
-class TimmVGG(nn.Module):
-    """A timm VGG with vggzoo's interface: ``score_map`` and size checks.
-
-    timm's forward is ``fc8(mean(pre_logits))``; applying fc8 as a 1x1 conv
-    before the mean gives the class score map, and by linearity the same
-    logits, so FC and fully-convolutional use share one forward.
-    """
-
-    def __init__(self, arch: str, *, fully_conv: bool, num_classes: int, dropout: float,
-                 in_chans: int = 3) -> None:
-        super().__init__()
-        self.fully_conv = fully_conv
-        self.num_classes = num_classes
-        self.net = timm.create_model(arch, pretrained=False, num_classes=num_classes,
-                                     drop_rate=dropout, in_chans=in_chans)
-
-    def _check_size(self, x: torch.Tensor) -> None:
-        if x.shape[-2] < MIN_INPUT_SIZE or x.shape[-1] < MIN_INPUT_SIZE:
-            raise InputSizeError(f"input is {x.shape[-2]}x{x.shape[-1]} but VGG needs at least "
-                                 f"{MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
-
-    def score_map(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_size(x)
-        hidden = self.net.pre_logits(self.net.forward_features(x))
-        fc = self.net.head.fc
-        return F.conv2d(hidden, fc.weight[:, :, None, None], fc.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_size(x)
-        return self.net(x)
-
-
-def build(arch: str, *, fully_conv: bool = False, num_classes: int = 1000,
-          width_mult: float = 1.0, dropout: float = 0.5, **kwargs: Any) -> nn.Module:
-    if width_mult != 1.0:
-        raise OptionError(f"timm's {arch} has fixed widths: width_mult must be 1.0, got {width_mult}")
-    return TimmVGG(arch, fully_conv=fully_conv, num_classes=num_classes, dropout=dropout, **kwargs)
-
-
-def _config_letter(arch: str) -> str:
-    return {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}[arch.removesuffix("_bn")]
+#: timm's VGG architectures (``timm.list_models("vgg*")``), with their paper configuration.
+ARCHS: dict[str, str] = {
+    "vgg11": "A", "vgg11_bn": "A", "vgg13": "B", "vgg13_bn": "B",
+    "vgg16": "D", "vgg16_bn": "D", "vgg19": "E", "vgg19_bn": "E",
+}
+build = LazyCallable("vggzoo_timm.bridge:build")
 
 
 @vggzoo.hookimpl
 def vggzoo_register_models(register) -> None:
-    for arch in timm.list_models("vgg*"):
-        register(f"{PREFIX}{arch}", functools.partial(build, arch), config=_config_letter(arch),
-                 description=f"timm {timm.__version__} {arch}",
-                 preprocessing=vggzoo.TORCHVISION)
+    version = metadata.version("timm")
+    for arch, config in ARCHS.items():
+        register(f"{PREFIX}{arch}", functools.partial(build, arch), config=config,
+                 description=f"timm {version} {arch}", preprocessing=vggzoo.TORCHVISION)
