@@ -37,31 +37,120 @@ class Register(Protocol):
 
 @hookspec
 def vggzoo_register_models(register: Register) -> None:
-    """Register model builders.
+    """Register model builders (selected by name: ``vggzoo.create(NAME)``).
 
-    ``obj`` is a callable ``builder(*, fully_conv, num_classes, width_mult,
-    dropout, **kwargs) -> nn.Module``; :func:`vggzoo.create` calls it.
-    Useful ``info`` keys (shown by ``vggzoo info``): ``config``,
-    ``aliases`` (list of other names), ``description``, ``paper_results``,
-    ``preprocessing`` (a :class:`vggzoo.preprocess.Preprocessing`).
+    :param register: call ``register(name, obj, **info)`` once per model.
+
+    ``obj`` is a builder ``(*, fully_conv: bool, num_classes: int,
+    width_mult: float, dropout: float, [in_chans: int]) -> nn.Module``.
+    :func:`vggzoo.create` always passes the first four; ``in_chans`` only
+    when it is not 3, so older builders need not take it.  Keywords the
+    builder's signature does not take are refused by ``create`` with the
+    accepted list, so declare every keyword (no ``**kwargs``).  The module
+    must accept inputs of at least 224x224 and, with ``fully_conv=True``,
+    give an ``(N, K, h, w)`` class score map from ``score_map(x)`` (its
+    spatial mean is the logits).
+
+    ``info`` keys (all optional; ``vggzoo list``/``vggzoo info`` show them):
+
+    - ``config``: the paper's configuration letter (``"D"``);
+    - ``aliases``: other names (``["D"]``);
+    - ``description``: one line;
+    - ``preprocessing``: a :class:`vggzoo.preprocess.Preprocessing`
+      (default: the paper's mean-RGB subtraction);
+    - ``paper_results``, ``paper_params_m``: the paper's numbers, labelled
+      as such by ``vggzoo info``;
+    - ``torchvision_weights``: torchvision's weights enum (``"VGG16_Weights"``)
+      when the state dict uses torchvision's keys.
+
+    Example::
+
+        @vggzoo.hookimpl
+        def vggzoo_register_models(register):
+            register("vgg8", build_vgg8, config="A-minus", aliases=["vgg-a-minus"],
+                     description="VGG-A without conv5")
     """
 
 
 @hookspec
 def vggzoo_register_augmentations(register: Register) -> None:
-    """Register training augmentations: ``obj`` is a factory returning a
-    torchvision-v2-compatible transform (selected by ``--augment NAME``)."""
+    """Register training augmentations (selected by ``vggzoo train --augment NAME``).
+
+    :param register: call ``register(name, obj, **info)`` once per augmentation.
+
+    ``obj`` is a factory ``(*, scale: TrainScale, crop: int, pca: PCAStats,
+    **_) -> transform``: it is called once per training run with the run's
+    training scale, crop size and PCA colour statistics (take the ones you
+    need, accept the rest as ``**_``) and returns a torchvision v2 transform
+    (a ``v2.Transform`` or any callable on an image tensor).  Transforms run
+    in ``--augment`` order after ``ToImage`` and before mean subtraction.
+    Register a :class:`vggzoo.options.LazyCallable` to import torchvision
+    only when training builds the transform.
+
+    ``info`` keys: ``description`` (one line), ``aliases``.
+
+    Example::
+
+        @vggzoo.hookimpl
+        def vggzoo_register_augmentations(register):
+            register("cutout", LazyCallable("my_pkg.cutout:cutout"),
+                     description="one random square set to 0")
+    """
 
 
 @hookspec
 def vggzoo_register_initializers(register: Register) -> None:
-    """Register weight initializers: ``obj(model, **options)`` initialises
-    ``model`` in place (selected by ``--init NAME``)."""
+    """Register weight initializers (selected by ``vggzoo train --init NAME``).
+
+    :param register: call ``register(name, obj, **info)`` once per initializer.
+
+    ``obj`` is ``(model: nn.Module, *, batch: Tensor | None = None,
+    std: float | None = None, checkpoint: str | None = None, **_) -> None``:
+    it initialises ``model``'s weights in place before the first step
+    (``--init-std`` arrives as ``std``, ``--init-from`` as ``checkpoint``;
+    accept the options you do not use as ``**_``).  It must leave
+    every weight finite; the trainer stops with a one-line
+    :class:`~vggzoo.errors.DivergedError` otherwise.
+
+    ``info`` keys: ``description``; ``needs_batch=True`` for data-driven
+    initializers (LSUV): they receive ``batch``, a preprocessed batch of
+    training inputs, and others do not pay for loading it.
+
+    Example::
+
+        @vggzoo.hookimpl
+        def vggzoo_register_initializers(register):
+            register("lsuv", lsuv_init, needs_batch=True,
+                     description="layer-sequential unit variance")
+    """
 
 
 @hookspec
 def vggzoo_register_eval_protocols(register: Register) -> None:
-    """Register evaluation protocols (selected by ``--protocol NAME``)."""
+    """Register evaluation protocols (selected by ``vggzoo eval --protocol NAME``).
+
+    :param register: call ``register(name, obj, **info)`` once per protocol.
+
+    ``obj`` is an instance of :class:`vggzoo.eval.protocols.EvalProtocol`
+    with ``name`` and ``description``, implementing ``posteriors(runner,
+    images, *, flip, batch_size, meter=None) -> Tensor``: ``(N, K)`` class
+    posteriors of ``N`` preprocessed ``(3, H, W)`` images, all rescaled to
+    one test scale Q.  Build network inputs from the images and hand them
+    to :func:`~vggzoo.eval.protocols.averaged_posteriors`, which batches
+    them (one size per batch) for any runner backend, so the protocol gives
+    the same answer on every backend.  A combination sets ``components``
+    (registered protocol names) and implements ``combine(parts)`` instead.
+    Refuse images smaller than the network input with
+    :func:`~vggzoo.eval.protocols.check_scale`.
+
+    ``info`` keys: ``description``, ``aliases``.
+
+    Example::
+
+        @vggzoo.hookimpl
+        def vggzoo_register_eval_protocols(register):
+            register("tencrop", TenCrop(), description="4 corners + centre, x2 flips")
+    """
 
 
 @hookspec
@@ -109,8 +198,23 @@ def vggzoo_register_weights(register: Register) -> None:
     """Register named weights (``vgg16.tv_in1k``, selected by ``weights=NAME``
     or ``pretrained=True``).
 
+    :param register: call ``register(name, obj, **info)`` once per file;
+        name it ``MODEL.TAG`` (``vgg16.my_in1k``).
+
     ``obj`` is a :class:`vggzoo.pretrained.NamedWeights`: the model, file
     name, SHA-256 (or its prefix), preprocessing, class names, reported
     accuracy and source of one weights file.  A file whose hash matches is
-    recognised under any name.
+    recognised under any name.  When the facts come from a heavy package,
+    register :class:`vggzoo.registry.Deferred` ``(build)``: it is built when
+    the weights are first used, not at every start-up.
+
+    ``info`` keys: ``default=True`` for the weights ``pretrained=True`` picks
+    for their model; ``description``.
+
+    Example::
+
+        @vggzoo.hookimpl
+        def vggzoo_register_weights(register):
+            register("vgg16.my_in1k", NamedWeights(model="vgg16", file_name="vgg16-my.pth",
+                     sha256="...", preprocessing=vggzoo.TORCHVISION, num_classes=1000))
     """
