@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import Progress, ProgressColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
 
 #: Width used when output goes to a file or pipe (logs should not wrap at 80).
 PIPE_WIDTH = 160
@@ -63,6 +65,8 @@ class ProgressBar:
 
     def __enter__(self) -> ProgressBar:
         if self.enabled:
+            from rich.progress import Progress  # not paid for by commands without a bar
+
             self._bar = Progress(*self.columns, console=get_console(stderr=self.stderr),
                                  transient=self.transient)
             self._bar.start()
