@@ -78,3 +78,34 @@ def test_asking_the_library_for_a_bar_is_refused(tmp_path):
     data = write_image_folder(tmp_path / "data")
     with pytest.raises(TypeError, match="ProgressBar"):
         compute_stats(data, progress=True)
+
+
+def _vggzoo(*args, cwd):
+    """The installed ``vggzoo`` script with rich forced to draw (as on a terminal)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "150"}
+    script = os.path.join(os.path.dirname(sys.executable), "vggzoo")
+    return subprocess.run([script, *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_the_train_command_draws_a_bar_per_epoch_from_the_callback(tmp_path):
+    import re
+
+    data = write_image_folder(tmp_path / "data")
+    common = ["train", "--model", "vgg11", "--data", data, "--width-mult", TINY_WIDTH,
+              "--scale", "224", "--epochs", "2", "--batch-size", BATCH, "--workers", "0",
+              "--device", "cpu", "--init", "glorot"]
+    shown = _vggzoo(*common, "--out", tmp_path / "a", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.stdout)
+    steps = TRAIN_IMAGES // BATCH
+    for epoch in (1, 2):
+        assert re.search(rf"epoch {epoch} .*{steps}/{steps} loss \d+\.\d{{4}}  lr 0\.01  "
+                         rf"\d+\.\d img/s", plain), plain
+    quiet = _vggzoo(*common, "--out", tmp_path / "b", "--no-progress", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "img/s" not in quiet.stdout and "vggzoo train" in quiet.stdout
