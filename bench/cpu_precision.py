@@ -31,11 +31,12 @@ import torch
 from PIL import Image
 
 import vggzoo
-from vggzoo.cli.output import echo
+from vggzoo.cli.output import ProgressBar, echo
 from vggzoo.machine import has_native_bf16
 from vggzoo.sample_images import PHOTOS, load_photo
-from vggzoo_export.bench import (Case, benchmark_files, dense_case, load_average, print_rows,
-                                 random_cases, write_json)
+from vggzoo_export.bench import (Case, benchmark_files, dense_case, load_average, random_cases,
+                                 write_json)
+from vggzoo_export.cli_output import print_rows
 from vggzoo_export.int8 import export_int8, has_vnni
 from vggzoo_export.onnx_export import export_onnx
 from vggzoo_export.plugin import ensure_registered
@@ -109,11 +110,12 @@ def main() -> None:
              f"{'7-bit' if int8.calibration['reduce_range'] else '8-bit'} weights; agreement "
              f"with fp32 on held-out photos: {int8.agreement.summary()}")
         notes: list[str] = []
-        rows = benchmark_files(
-            [fp32, int8.export.path], cases(),
-            compare=["torch", "torch-channels-last", "torch-bf16"], providers="cpu",
-            backends=["onnxruntime", "openvino", "openvino-bf16"], warmup=args.warmup,
-            repeat=args.repeat, notes=notes)
+        with ProgressBar("benchmarking", transient=True) as bar:
+            rows = benchmark_files(
+                [fp32, int8.export.path], cases(),
+                compare=["torch", "torch-channels-last", "torch-bf16"], providers="cpu",
+                backends=["onnxruntime", "openvino", "openvino-bf16"], warmup=args.warmup,
+                repeat=args.repeat, notes=notes, progress=bar)
     print_rows(rows, f"VGG16, fp32/int8/bf16 on this CPU (warm-up {args.warmup}, "
                      f"{args.repeat} timed calls per row)")
     for note in notes:

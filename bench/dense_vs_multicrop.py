@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 import vggzoo
-from vggzoo.cli.output import echo, print_table
+from vggzoo.cli.output import ProgressBar, echo, print_table
 from vggzoo.eval import evaluate_protocols
 from vggzoo.eval.evaluate import network_of
 from vggzoo.io import atomic_path
@@ -54,9 +54,10 @@ def main() -> None:
     network = network_of(TorchRunner(model))
     with tempfile.TemporaryDirectory() as tmp:
         data = photo_folder(Path(tmp), args.images)
-        dense, crops = evaluate_protocols([network], data, ["dense", "multicrop"],
-                                          scales=args.scales, batch_size=args.batch_size,
-                                          progress=True)
+        with ProgressBar("evaluating") as bar:
+            dense, crops = evaluate_protocols([network], data, ["dense", "multicrop"],
+                                              scales=args.scales, batch_size=args.batch_size,
+                                              progress=bar)
     cpu = cpu_info()
     model_name, flags = cpu["model_name"], cpu["flags"]
     rows = [(r.protocol, "Q = " + ",".join(map(str, r.scales[0])),

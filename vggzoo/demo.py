@@ -1,5 +1,6 @@
-"""The main job on embedded defaults: model facts, then dense (fully-
-convolutional) inference of a full-size VGG on a real photo."""
+"""The main job on embedded defaults: dense (fully-convolutional) inference
+of a full-size VGG on a real photo.  ``vggzoo demo`` (:mod:`vggzoo.cli.demo`)
+prints it beside the model's facts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .factory import create, model_info
+from .factory import create
 from .preprocess import to_input
 from .registry import MODELS
 from .sample_images import imagenet_categories, load_photo
@@ -66,25 +67,3 @@ def dense_inference(model: str = "vgg16", *, photo: str = "chelsea", scale: int 
             for p, i in zip(top.values.tolist(), top.indices.tolist())]
     return DenseResult(model, weights or "random", tuple(image.shape[:2]), tuple(x.shape[-2:]),
                        tuple(scores.shape), top5, seconds)
-
-
-def run(model: str = "vgg16", photo: str = "chelsea", scale: int = 384,
-        weights: str | None = None) -> DenseResult:
-    """Print model info and the dense-inference result; used by ``vggzoo demo``."""
-    from .cli.output import echo, print_table
-
-    info = model_info(model)
-    print_table(f"{info.name} (paper config {info.config})", ("parameters", "GMACs at 224",
-                "min input", "paper results"),
-                [(f"{info.params:,}", f"{info.macs_224 / 1e9:.2f}", info.min_input_size,
-                  "; ".join(f"T{r['table']} Q={r['test_scale']}: {r['top1_err']}/{r['top5_err']}"
-                            for r in info.paper_results) or "-")])
-    result = dense_inference(model, photo=photo, scale=scale, weights=weights)
-    echo(f"Dense inference: photo '{photo}' {result.image_size[0]}x{result.image_size[1]} "
-                  f"rescaled to {result.input_size[0]}x{result.input_size[1]} (Q={scale}), "
-                  f"weights: {result.weights}")
-    echo(f"score map shape: {tuple(result.score_map_shape)}  ({result.seconds:.2f} s on "
-                  f"{torch.get_num_threads()} CPU threads)")
-    print_table("top-5", ("rank", "class", "probability"),
-                [(i + 1, name, f"{p:.4f}") for i, (name, p) in enumerate(result.top5)])
-    return result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from .eval.data import READ_ERRORS, SkippedImage, read_image
 from .eval.evaluate import Network, load_network, network_of, predict as posteriors_of
 from .eval.evaluate import resolve_protocols
 from .eval.scales import resolve_scales
+from .progress import Progress
 from .runtime.base import Runner
 
 #: Test scale Q when neither the call nor the weights give one (the paper's S=256).
@@ -128,7 +129,7 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
             scales: str | Sequence[int] | None = None, multi_scale: bool = False,
             flip: bool = True, topk: int = 5, batch_size: int = 32,
             chunk_size: int = DEFAULT_CHUNK,
-            progress: Callable[[int, int], None] | None = None,
+            progress: Progress | None = None,
             **runner_options: Any) -> PredictResult:
     """Top-``topk`` classes of every image under ``paths``.
 
@@ -138,7 +139,7 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
     ``engine=``, ``package=``, ``device=``), or a ready ``runner``.  Test
     scales are ``scales``, else derived from the weights' training scale
     (three with ``multi_scale``), else Q=256.  ``progress(done, total)`` is
-    called after each chunk of images.
+    called after each chunk of images (:mod:`vggzoo.progress`).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -4,6 +4,7 @@ Every runtime sees the same inputs in the same process, after warm-up, so
 the "vs torch" ratio is measured side by side rather than across runs.
 Rows report p50/p90 latency per batch, images/s (from p50) and achieved
 GFLOP/s (2 x MACs counted by :mod:`vggzoo.complexity` at that input size).
+The tables are printed by the CLI (:func:`vggzoo_export.cli_output.print_rows`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-import vggzoo
 from vggzoo.complexity import count_macs
 from vggzoo.io import atomic_path
-from vggzoo.machine import cpu_info  # noqa: F401  (re-exported for bench scripts)
+from vggzoo.machine import cpu_info
+from vggzoo.progress import Progress, as_progress
 from vggzoo.runtime.base import Runner
 
 from .errors import ArtifactError
@@ -116,35 +117,39 @@ def time_calls(fn: LogitsFn, batch: torch.Tensor, *, warmup: int, repeat: int,
 
 
 def run_benchmark(runtimes: dict[str, LogitsFn], cases: Sequence[Case], meta: ExportMetadata, *,
-                  warmup: int = 2, repeat: int = 10, progress: bool = True,
+                  warmup: int = 2, repeat: int = 10, progress: Progress | bool | None = None,
                   precisions: dict[str, str] | None = None) -> list[BenchRow]:
     """Time every runtime on every case, interleaved per case so that load
     changes on a shared machine hit all runtimes alike.  ``precisions``
-    names the compute precision of each runtime (default fp32)."""
-    from rich.progress import Progress
-
-    from vggzoo.cli.output import get_console
-
+    names the compute precision of each runtime (default fp32).
+    ``progress(calls done, calls, description=...)`` follows the warm-up and
+    timed calls (:mod:`vggzoo.progress`)."""
+    report = as_progress(progress)
     with torch.device("meta"):
         counter_model = torch_model(meta)
     rows: list[BenchRow] = []
     total = len(cases) * len(runtimes) * (warmup + repeat)
-    with Progress(console=get_console(stderr=True), disable=not progress, transient=True) as bar:
-        task = bar.add_task("benchmarking", total=total)
-        for case in cases:
-            n, inputs = case.count, case.inputs
-            flops = sum(2 * count_macs(counter_model, tuple(x.shape[1:])) * x.shape[0]
-                        for x in inputs)
-            for name, fn in runtimes.items():
-                bar.update(task, description=f"{name} {case.label} batch {n}")
-                call = fn if len(inputs) == 1 else (lambda _x, fn=fn: [fn(x) for x in inputs])
-                with torch.inference_mode():
-                    times = time_calls(call, case.batch, warmup=warmup, repeat=repeat,
-                                       tick=lambda: bar.advance(task))
-                p50 = statistics.median(times)
-                rows.append(BenchRow(name, case.label, n, p50 * 1e3, _percentile(times, 90) * 1e3,
-                                     n / p50, flops / p50 / 1e9,
-                                     precision=(precisions or {}).get(name, "fp32")))
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        report(done, total)
+
+    report(done, total)
+    for case in cases:
+        n, inputs = case.count, case.inputs
+        flops = sum(2 * count_macs(counter_model, tuple(x.shape[1:])) * x.shape[0]
+                    for x in inputs)
+        for name, fn in runtimes.items():
+            report(done, total, description=f"{name} {case.label} batch {n}")
+            call = fn if len(inputs) == 1 else (lambda _x, fn=fn: [fn(x) for x in inputs])
+            with torch.inference_mode():
+                times = time_calls(call, case.batch, warmup=warmup, repeat=repeat, tick=tick)
+            p50 = statistics.median(times)
+            rows.append(BenchRow(name, case.label, n, p50 * 1e3, _percentile(times, 90) * 1e3,
+                                 n / p50, flops / p50 / 1e9,
+                                 precision=(precisions or {}).get(name, "fp32")))
     _add_ratios(rows)
     return rows
 
@@ -200,7 +205,7 @@ def torch_runtimes(meta: ExportMetadata, compare: Sequence[str],
 def benchmark_files(paths: Sequence[str | Path], cases: Sequence[Case], *,
                     compare: Sequence[str] = ("torch",), providers: str = "auto",
                     backends: Sequence[str] = ("onnxruntime",), warmup: int = 2,
-                    repeat: int = 10, progress: bool = True,
+                    repeat: int = 10, progress: Progress | bool | None = None,
                     notes: list[str] | None = None) -> list[BenchRow]:
     """Benchmark exported files of one model side by side and, with
     ``compare``, PyTorch on the same architecture (random weights: values do
@@ -269,22 +274,6 @@ def _open(path: str | Path, backend: str, providers: str, notes: list[str]) -> R
             return None  # bf16 is a way to run an fp32 file; int8 files run as int8
     precision = "bf16" if backend == "openvino-bf16" else "fp32"
     return RUNNERS.get("openvino").obj(onnx=path, precision=precision)
-
-
-def print_rows(rows: Sequence[BenchRow], title: str) -> None:
-    from vggzoo.cli.output import echo, print_table
-
-    print_table(title, ("runtime", "input", "batch", "p50 ms", "p90 ms", "images/s", "GFLOP/s",
-                        "vs torch", "vs best fp32"),
-                [(r.runtime, r.input, r.batch, f"{r.p50_ms:.1f}", f"{r.p90_ms:.1f}",
-                  f"{r.images_per_s:.2f}", f"{r.gflops:.1f}",
-                  f"{r.vs_torch:.2f}x" if r.vs_torch else "-",
-                  f"{r.vs_best_fp32:.2f}x" if r.vs_best_fp32 else "-") for r in rows])
-    cpu = cpu_info()
-    echo(f"CPU: {cpu['model_name']}; torch {torch.__version__} with {torch.get_num_threads()} "
-         f"threads; vggzoo {vggzoo.__version__}")
-    echo(f"CPU flags: {cpu['flags']}")
-    echo(f"load average (1, 5, 15 min) after the run: {load_average()}")
 
 
 def load_average() -> str:

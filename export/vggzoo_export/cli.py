@@ -349,17 +349,19 @@ def protocol_path(network: Path) -> Path:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from vggzoo.cli.output import echo
+    from vggzoo.cli.output import ProgressBar, echo
 
-    from .bench import benchmark_files, dense_case, print_rows, random_cases, write_json
+    from .bench import benchmark_files, dense_case, random_cases, write_json
+    from .cli_output import print_rows
 
     if args.json:
         io.check_writable(args.json, "--json")
     cases = random_cases(args.sizes, args.batch) + ([dense_case(args.dense)] if args.dense else [])
     notes: list[str] = []
-    rows = benchmark_files(args.files, cases, compare=args.compare, providers=args.providers,
-                           backends=args.backend or ["onnxruntime"], warmup=args.warmup,
-                           repeat=args.repeat, notes=notes)
+    with ProgressBar("benchmarking", transient=True) as bar:
+        rows = benchmark_files(args.files, cases, compare=args.compare, providers=args.providers,
+                               backends=args.backend or ["onnxruntime"], warmup=args.warmup,
+                               repeat=args.repeat, notes=notes, progress=bar)
     names = ", ".join(str(f) for f in args.files)
     print_rows(rows, f"{names} (warm-up {args.warmup}, {args.repeat} timed runs)")
     for note in notes:
@@ -370,11 +372,11 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .demo import run
+    from .cli_output import show_demo
 
     io.check_writable_dir(args.output_dir, "--output-dir")
-    run(args.model, weights=args.weights, scales=args.scales, output_dir=args.output_dir,
-        repeat=args.repeat)
+    show_demo(args.model, weights=args.weights, scales=args.scales, output_dir=args.output_dir,
+              repeat=args.repeat)
     return 0
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ..sample_images import PHOTOS
+
+if TYPE_CHECKING:
+    from ..demo import DenseResult
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -20,8 +24,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..demo import run
-
     model = args.model
     if model is None:
         from ..weights import read_facts
@@ -29,5 +31,32 @@ def run_demo(args: argparse.Namespace) -> int:
         recorded = read_facts(args.weights).model if args.weights not in (None, "torchvision") \
             else None
         model = recorded or "vgg16"
-    run(model, photo=args.photo, scale=args.scale, weights=args.weights)
+    show_demo(model, photo=args.photo, scale=args.scale, weights=args.weights)
     return 0
+
+
+def show_demo(model: str = "vgg16", photo: str = "chelsea", scale: int = 384,
+              weights: str | None = None) -> DenseResult:
+    """Print model info and the dense-inference result."""
+    import torch
+
+    from ..demo import dense_inference
+    from ..factory import model_info
+    from .output import echo, print_table
+
+    info = model_info(model)
+    print_table(f"{info.name} (paper config {info.config})", ("parameters", "GMACs at 224",
+                "min input", "paper results"),
+                [(f"{info.params:,}", f"{info.macs_224 / 1e9:.2f}", info.min_input_size,
+                  "; ".join(f"T{r['table']} Q={r['test_scale']}: {r['top1_err']}/{r['top5_err']}"
+                            for r in info.paper_results) or "-")])
+    result = dense_inference(model, photo=photo, scale=scale, weights=weights)
+    echo(f"Dense inference: photo '{photo}' {result.image_size[0]}x{result.image_size[1]} "
+                  f"rescaled to {result.input_size[0]}x{result.input_size[1]} (Q={scale}), "
+                  f"weights: {result.weights}")
+    echo(f"score map shape: {tuple(result.score_map_shape)}  ({result.seconds:.2f} s on "
+                  f"{torch.get_num_threads()} CPU threads)")
+    print_table("top-5", ("rank", "class", "probability"),
+                [(i + 1, name, f"{p:.4f}") for i, (name, p) in enumerate(result.top5)])
+    return result
+

@@ -98,7 +98,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.evaluate import evaluate_protocols, load_network
     from ..eval.scales import parse_scales
     from ..eval.tables import PAPER_TABLES, markdown, write_json
-    from .output import echo
+    from .output import ProgressBar, echo
 
     if args.json:
         check_writable(args.json, "--json")  # before the evaluation, not after it
@@ -125,10 +125,12 @@ def run_eval(args: argparse.Namespace) -> int:
     groups = [[network(w) for w in weights]] if fuse_all else [[network(w)] for w in weights]
     results = []
     for nets in groups:
-        results += evaluate_protocols(
-            nets, data, protocols, scales=parse_scales(args.scales) if args.scales else None,
-            multi_scale=multi_scale, flip=args.flip, batch_size=args.batch_size,
-            combination_weights=combination, progress=args.progress and sys.stderr.isatty())
+        with ProgressBar("evaluating", enabled=args.progress and sys.stderr.isatty()
+                         and int(os.environ.get("RANK", 0)) == 0) as bar:
+            results += evaluate_protocols(
+                nets, data, protocols, scales=parse_scales(args.scales) if args.scales else None,
+                multi_scale=multi_scale, flip=args.flip, batch_size=args.batch_size,
+                combination_weights=combination, progress=bar)
     from ..eval.distributed import current_shard, finish
 
     rank = current_shard().rank

@@ -78,18 +78,18 @@ def _backend(args: argparse.Namespace) -> tuple[str, dict]:
 def run_predict(args: argparse.Namespace) -> int:
     from ..inference import predict
     from ..io import atomic_path, check_writable
-    from .output import echo, print_table
+    from .output import ProgressBar, echo, print_table
 
     output = args.json or args.csv
     if output:
         check_writable(output, "--json" if args.json else "--csv")
     backend, options = _backend(args)
-    bar = _ProgressBar(enabled=args.progress and sys.stderr.isatty())
-    with bar:
+    with ProgressBar("predicting", enabled=args.progress and sys.stderr.isatty(),
+                     transient=True) as bar:
         result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,
                          protocol=args.protocol, scales=args.scales, multi_scale=args.multi_scale,
                          flip=args.flip, topk=args.topk, batch_size=args.batch_size,
-                         progress=bar.update, **options)
+                         progress=bar, **options)
     if output:
         with atomic_path(output) as tmp:
             tmp.write_text(_json(result) if args.json else _csv(result))
@@ -121,30 +121,3 @@ def _csv(result) -> str:
     writer.writeheader()
     writer.writerows(result.rows())
     return buffer.getvalue()
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr over the images (nothing when disabled)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar = None
-
-    def __enter__(self) -> "_ProgressBar":
-        if self.enabled:
-            from rich.progress import Progress
-
-            from .output import get_console
-
-            self._bar = Progress(console=get_console(stderr=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task("predicting", total=None)
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()

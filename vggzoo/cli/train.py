@@ -8,7 +8,7 @@ import os
 
 from ..data import PAPER_AUGMENTATIONS
 from ..io import check_writable, check_writable_dir
-from .output import echo, print_table
+from .output import ProgressBar, echo, print_table
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -89,8 +89,9 @@ def run_train(args: argparse.Namespace) -> int:
     # Every TrainConfig field the parser defines (argparse dests use the same names).
     options = {name: getattr(args, name) for name in FIELDS
                if name not in ("out", "recipe") and hasattr(args, name)}
-    result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
-                   overwrite=args.overwrite, **options)
+    with _train_bar(enabled=main_process and args.progress is not False) as bar:
+        result = train(out=args.out, recipe=args.recipe, config=args.config, resume=args.resume,
+                       overwrite=args.overwrite, on_progress=bar, **options)
     if main_process:
         print_table(f"vggzoo train {result.run_dir}", ("", ""), [
             ("epochs", result.epochs), ("optimizer steps", result.steps),
@@ -99,13 +100,24 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_bar(enabled: bool) -> ProgressBar:
+    """One bar per epoch over its optimizer steps, with loss, lr and speed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    return ProgressBar("train", enabled=enabled, stderr=False, task_key="epoch", columns=(
+        TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}  lr {task.fields[lr]:.2g}  "
+                   "{task.fields[images_per_s]:.1f} img/s"), TimeRemainingColumn()))
+
+
 def run_stats(args: argparse.Namespace) -> int:
     from ..data.stats import STATS_FILE, compute_stats
 
     out = args.out or os.path.join(args.dir, STATS_FILE)
     if args.out or os.path.isdir(args.dir):  # a missing DIR is reported by compute_stats
         check_writable(out, "--out")
-    stats = compute_stats(args.dir, max_images=args.max_images)
+    with ProgressBar("RGB statistics", stderr=False) as bar:
+        stats = compute_stats(args.dir, max_images=args.max_images, progress=bar)
     path = stats.save(out)
     d = stats.as_dict()
     print_table(f"RGB statistics of {args.dir}/train ({stats.images} images)", ("", ""), [

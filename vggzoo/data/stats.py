@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import track
 
 from ..errors import DataError
 from ..io import atomic_path
 from ..preprocess import PAPER, Preprocessing
+from ..progress import Progress, as_progress
 from .folder import SkippingImageFolder, check_layout
 from .transforms import IMAGENET_PCA, PCAStats
 
@@ -64,13 +64,15 @@ IMAGENET_STATS = DataStats(PAPER.mean, IMAGENET_PCA, images=0, pixels=0)
 
 
 def compute_stats(root: str | Path, *, max_images: int | None = None,
-                  progress: bool = True) -> DataStats:
+                  progress: Progress | bool | None = None) -> DataStats:
     """Mean and covariance of RGB pixels over ``root/train`` (every image at
-    its own size, or the first ``max_images`` of an evenly spaced subset).
+    its own size, or the first ``max_images`` of an evenly spaced subset);
+    ``progress(images done, images)`` follows it (:mod:`vggzoo.progress`).
 
     Sums are accumulated in float64, so the result does not depend on the
     order or size of the images.
     """
+    report = as_progress(progress)
     check_layout(root)
     dataset = SkippingImageFolder(Path(root) / "train", transform=None)
     indices = np.arange(len(dataset))
@@ -79,8 +81,10 @@ def compute_stats(root: str | Path, *, max_images: int | None = None,
     total = torch.zeros(3, dtype=torch.float64)
     outer = torch.zeros(3, 3, dtype=torch.float64)
     pixels = images = 0
-    for index in track(indices.tolist(), description="RGB statistics", disable=not progress):
+    report(0, len(indices))
+    for done, index in enumerate(indices.tolist(), start=1):
         item = dataset[index]
+        report(done, len(indices))
         if item is None:
             continue
         rgb = torch.from_numpy(np.asarray(item[0], dtype=np.float64) / 255.0).reshape(-1, 3)

@@ -4,7 +4,7 @@ A protocol turns a list of images, already rescaled to one test scale Q and
 preprocessed, into one posterior vector per image.  It never knows which
 backend runs the network: it only calls ``runner.posteriors(batch)`` on
 batches of one size.  Multi-scale testing and model fusion average these
-posteriors and live in :mod:`vggzoo.eval.evaluate`.
+posteriors and live in :mod:`vggzoo.eval.posteriors`.
 
 Protocols are registered in ``EVAL_PROTOCOLS`` through the public hook, so a
 plugin adds one the same way::

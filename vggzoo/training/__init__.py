@@ -10,6 +10,6 @@ from .._lazy import lazy_attributes
 
 __getattr__, __dir__ = lazy_attributes(__name__, {
     "TrainConfig": "config", "resolve_config": "config",
-    "Trainer": "trainer", "TrainResult": "trainer", "train": "trainer"}, globals())
+    "Trainer": "trainer", "TrainResult": "result", "train": "api"}, globals())
 
 __all__ = ["TrainConfig", "TrainResult", "Trainer", "resolve_config", "train"]

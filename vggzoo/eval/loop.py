@@ -1,0 +1,87 @@
+"""One pass over the test images: each process reads its shard in chunks,
+runs every network, scale and protocol on each chunk and counts errors;
+the counts are reduced into one :class:`EvalResult` per protocol."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import torch
+
+from ..errors import VggzooError
+from ..progress import Progress, as_progress, no_progress
+from .data import ImageSet, SkippedImage, find_images, read_images
+from .distributed import current_shard
+from .metrics import ErrorCounts
+from .network import Network
+from .posteriors import predict, resolve_protocols
+from .protocols import CostMeter, EvalProtocol
+from .result import EvalResult, reduce_results
+from .scales import resolve_scales
+
+#: Images decoded and pushed through every network and scale at a time.
+DEFAULT_CHUNK = 32
+
+
+def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | ImageSet,
+                       protocols: Sequence[str | EvalProtocol], *,
+                       scales: str | Sequence[int] | None = None, multi_scale: bool = False,
+                       flip: bool = True, batch_size: int = 32, chunk_size: int = DEFAULT_CHUNK,
+                       combination_weights: Sequence[float] | None = None,
+                       progress: Progress | bool | None = None) -> list[EvalResult]:
+    """One :class:`EvalResult` per protocol, all from one pass over the data.
+
+    ``progress(images done, images)`` follows the first process's shard of
+    the images, read or skipped (:mod:`vggzoo.progress`); other processes
+    report nothing."""
+    start = time.perf_counter()
+    report = as_progress(progress)
+    if not networks:
+        raise VggzooError("nothing to evaluate: give at least one network (model and weights)")
+    chosen = resolve_protocols(protocols, combination_weights)
+    _check_fusable(networks)
+    for net in networks:
+        smallest = net.runner.min_input_size
+        net.scales = resolve_scales(scales, net.train_scale, multi_scale=multi_scale,
+                                    source=net.weights or net.label, min_scale=smallest)
+        net.scale_note = (net.train_scale.clamp_note(multi_scale=multi_scale, min_scale=smallest)
+                          if scales is None and net.train_scale is not None else None)
+    images = data if isinstance(data, ImageSet) else find_images(data)
+    for net in networks:
+        if len(images.classes) > net.runner.num_classes:
+            raise VggzooError(f"{images.root} has {len(images.classes)} class folders but "
+                              f"{net.label} predicts {net.runner.num_classes} classes: evaluate "
+                              f"a checkpoint trained on these classes (or fix num_classes)")
+    shard = current_shard()
+    counts = {p.name: ErrorCounts() for p in chosen}
+    meters = [CostMeter() for _ in networks]
+    skipped: list[SkippedImage] = []
+    items = images.shard(shard.rank, shard.world_size)
+    if shard.rank != 0:
+        report = no_progress
+    report(0, len(items))
+    read = 0
+    for chunk, labels in read_images(items, chunk_size, skipped):
+        posteriors = predict(networks, chunk, chosen, flip=flip, batch_size=batch_size,
+                             meters=meters)
+        target = torch.tensor(labels)
+        for name, probs in posteriors.items():
+            counts[name].update(probs, target)
+        read += len(chunk)
+        report(read + len(skipped), len(items))
+    return reduce_results(chosen, networks, counts, meters, skipped, shard, flip,
+                          time.perf_counter() - start)
+
+
+def _check_fusable(networks: Sequence[Network]) -> None:
+    """Fused networks average their posteriors class by class: they must
+    predict the same number of classes."""
+    first = networks[0]
+    for other in networks[1:]:
+        if other.runner.num_classes != first.runner.num_classes:
+            raise VggzooError(
+                f"cannot fuse {other.weights or other.label} ({other.runner.num_classes} classes) "
+                f"with {first.weights or first.label} ({first.runner.num_classes} classes): fused "
+                f"networks must predict the same classes; fuse networks trained on the same data")

@@ -1,0 +1,28 @@
+"""A finished run's deliverable: the best checkpoint's model as a weights
+file that records everything evaluation and fine-tuning need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from ..preprocess import Preprocessing
+from ..weights import WeightsFacts, save_weights
+from .checkpoint import BEST, RUN_WEIGHTS, load_checkpoint
+from .config import TrainConfig
+
+
+def write_run_weights(net: nn.Module, run_dir: Path, checkpoint_dir: Path, cfg: TrainConfig,
+                      classes: list[str], preprocessing: Preprocessing) -> Path:
+    """Load the best checkpoint (by val top-1) into ``net``, when there is
+    one, and save it as ``run_dir``'s weights with its metadata."""
+    weights = run_dir / RUN_WEIGHTS
+    best = checkpoint_dir / BEST
+    if best.is_file():
+        net.load_state_dict(load_checkpoint(best)["model"])
+    save_weights(net, weights, metadata=WeightsFacts(
+        str(weights), model=cfg.model, width_mult=cfg.width_mult,
+        num_classes=len(classes), in_chans=3, classes=list(classes),
+        preprocessing=preprocessing, train_scale=cfg.scale_range.spec).to_metadata())
+    return weights
