@@ -90,7 +90,7 @@ def test_run_directory_is_all_create_needs(run):
     out, _ = run
     model = vggzoo.create("vgg11_bn", weights=out)
     cfg = model.pretrained_cfg
-    assert (cfg["num_classes"], cfg["width_mult"], cfg["classes"]) == (10, TINY_WIDTH, DIGITS)
+    assert (cfg["num_classes"], cfg["width_mult"], cfg["classes"]) == (10, TINY_WIDTH, tuple(DIGITS))
     assert cfg["preprocessing"] == TORCHVISION and cfg["train_scale"] == "224"
     with pytest.raises(WeightsError, match="num_classes=10 but num_classes=5"):
         vggzoo.create("vgg11_bn", weights=out, num_classes=5)

@@ -148,7 +148,7 @@ def test_plugin_weights_load_from_the_hub_cache_by_name(monkeypatch, tmp_path, f
         for model in (vggzoo.create("vgg11.tiny_3", pretrained=True),
                       vggzoo.create("vgg11", weights="vgg11.tiny_3")):
             cfg = model.pretrained_cfg
-            assert cfg["classes"] == ["cat", "dog", "owl"] and cfg["width_mult"] == TINY_WIDTH
+            assert cfg["classes"] == ("cat", "dog", "owl") and cfg["width_mult"] == TINY_WIDTH
             assert cfg["named_weights"] == "vgg11.tiny_3" and cfg["preprocessing"] == TORCHVISION
             assert torch.equal(model.classifier[6].weight, source.classifier[6].weight)
         with pytest.raises(WeightsError, match="num_classes=3 but num_classes=1000"):
@@ -157,7 +157,7 @@ def test_plugin_weights_load_from_the_hub_cache_by_name(monkeypatch, tmp_path, f
         renamed = tmp_path / "vgg11.pth"
         renamed.write_bytes(spec.cache_path().read_bytes())
         model = vggzoo.create("vgg11", weights=renamed)
-        assert model.pretrained_cfg["classes"] == ["cat", "dog", "owl"]
+        assert model.pretrained_cfg["classes"] == ("cat", "dog", "owl")
         assert model.pretrained_cfg["preprocessing"] == TORCHVISION
     with pytest.raises(WeightsError, match="pass pretrained=True"):
         vggzoo.create("vgg11.tv_in1k")

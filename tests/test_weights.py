@@ -59,9 +59,14 @@ def test_plain_safetensors_file_from_elsewhere(tmp_path):
 
 
 def test_checkpoint_of_another_config_is_a_clear_error(tmp_path):
-    path = vggzoo.save_weights(vggzoo.create("vgg11", width_mult=TINY), tmp_path / "a.safetensors")
+    path = tmp_path / "a.pth"  # a bare state dict: only its tensors tell
+    torch.save(vggzoo.create("vgg11", width_mult=TINY).state_dict(), path)
     with pytest.raises(WeightsError, match="do not fit this model"):
         vggzoo.create("vgg16", width_mult=TINY, weights=path)
+    # vggzoo's own files record the architecture, and say so first.
+    saved = vggzoo.save_weights(vggzoo.create("vgg11", width_mult=TINY), tmp_path / "a.safetensors")
+    with pytest.raises(WeightsError, match="holds model=vgg11 but model=vgg16"):
+        vggzoo.create("vgg16", width_mult=TINY, weights=saved)
 
 
 def test_missing_and_unreadable_files(tmp_path):

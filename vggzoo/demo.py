@@ -54,13 +54,13 @@ def dense_inference(model: str = "vgg16", *, photo: str = "chelsea", scale: int 
                       stacklevel=2)
     net = create(model, fully_conv=True, weights=weights).eval()
     image = load_photo(photo)
-    x = to_input(net.pretrained_cfg["preprocessing"], scale=scale)(image).unsqueeze(0)
+    x = to_input(net.pretrained_cfg.preprocessing, scale=scale)(image).unsqueeze(0)
     start = time.perf_counter()
     with torch.inference_mode():
         scores = net.score_map(x)
         probs = scores.mean(dim=(2, 3)).softmax(dim=1)[0]
     seconds = time.perf_counter() - start
-    categories = net.pretrained_cfg.get("classes") or (
+    categories = net.pretrained_cfg.classes or (
         imagenet_categories() if net.num_classes == 1000 else None)
     top = probs.topk(5)
     top5 = [(categories[i] if categories else str(i), float(p))

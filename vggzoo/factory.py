@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
@@ -13,12 +14,14 @@ from torch import nn
 
 from .configs import MIN_INPUT_SIZE
 from .errors import OptionError, WeightsError
+from .model_cfg import PretrainedCfg, model_cfg
 from .preprocess import PAPER, TORCHVISION, Preprocessing
 from .registry import MODELS
 from .weights import load_into, read_weights
 
 WeightsArg = str | os.PathLike | Mapping[str, torch.Tensor] | None
-DEFAULT_INPUT_SIZE = (3, 224, 224)
+#: What PretrainedCfg.input_size is for 3 channels: the FC head's one 7x7 fc6 window.
+DEFAULT_INPUT_SIZE = (3, MIN_INPUT_SIZE, MIN_INPUT_SIZE)
 #: Channels of the first conv at width 1 (conv1_1 of every VGG layout).
 FIRST_WIDTH = 64
 
@@ -78,9 +81,9 @@ def _check_builder_keywords(name: str, builder: Any, kwargs: Mapping[str, Any]) 
                               + f"; it takes: {', '.join(accepted)}")
 
 
-def create(name: str, *, fully_conv: bool = False, num_classes: int | None = None,
+def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None = None,
            weights: WeightsArg = None, pretrained: bool = False, width_mult: float | None = None,
-           dropout: float = 0.5, in_chans: int | None = None, features_only: bool = False,
+           dropout: float | None = None, in_chans: int | None = None, features_only: bool = False,
            out_indices: int | Sequence[int] | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered model, optionally loading weights.
 
@@ -95,7 +98,11 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
     from what the weights record (their metadata, or the named weights their
     SHA-256 matches); an argument that disagrees is an error naming both
     values.  Without weights the defaults are width 1, 1000 classes, 3
-    channels.  ``num_classes=0`` gives a model returning pooled trunk
+    channels.  The form (``fully_conv``), ``dropout`` and a plugin builder's
+    own keywords default to what the weights record (else FC, 0.5); given
+    ones win, as they say how to run the weights, not what they are.
+    Everything used ends up in ``model.pretrained_cfg``
+    (:class:`~vggzoo.model_cfg.PretrainedCfg`).  ``num_classes=0`` gives a model returning pooled trunk
     features; ``features_only=True`` a module returning the stage maps of
     ``out_indices`` (see :class:`vggzoo.model.FeatureInfo`).
 
@@ -124,6 +131,10 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
         num_classes = facts.agree("num_classes", num_classes, _head_classes(state) or 1000)
     # else: a given count and weights that record none; load_into re-initialises
     # an fc8 of another count (with a warning), as fine-tuning wants.
+    fully_conv = bool(_given_or_recorded(fully_conv, facts.fully_conv, False))
+    dropout = float(_given_or_recorded(dropout, facts.dropout, 0.5))
+    kwargs = {**(facts.builder_kwargs or {}), **kwargs}
+    builder_kwargs = dict(kwargs)
     if in_chans != 3:  # builders of plugins written before in_chans need not take it
         kwargs["in_chans"] = in_chans
     _check_builder_keywords(entry.name, entry.obj, kwargs)
@@ -131,19 +142,23 @@ def create(name: str, *, fully_conv: bool = False, num_classes: int | None = Non
                       dropout=dropout, **kwargs)
     preprocessing: Preprocessing = facts.preprocessing or entry.info.get("preprocessing", PAPER)
     classes = facts.classes if facts.classes and len(facts.classes) == num_classes else None
-    model.pretrained_cfg = {"name": entry.name, "config": entry.info.get("config")}
+    model.pretrained_cfg = PretrainedCfg(
+        name=entry.name, config=entry.info.get("config"), fully_conv=fully_conv,
+        num_classes=num_classes, width_mult=width_mult, in_chans=in_chans, dropout=dropout,
+        builder_kwargs=builder_kwargs, min_input_size=MIN_INPUT_SIZE, preprocessing=preprocessing,
+        classes=classes, train_scale=facts.train_scale,
+        weights=None if state is None else facts.source, named_weights=facts.named)
     if state is not None:
         load_into(model, state, source=facts.source)
-    model.pretrained_cfg.update(
-        fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult, in_chans=in_chans,
-        input_size=(in_chans, *DEFAULT_INPUT_SIZE[1:]), min_input_size=MIN_INPUT_SIZE,
-        preprocessing=preprocessing, weights=None if state is None else facts.source,
-        named_weights=facts.named, classes=classes, train_scale=facts.train_scale)
     if features_only:
         from .model import FeatureExtractor
 
         return FeatureExtractor(model, out_indices)
     return model
+
+
+def _given_or_recorded(given: Any, recorded: Any, default: Any) -> Any:
+    return given if given is not None else recorded if recorded is not None else default
 
 
 def _torchvision_name(entry) -> str:
@@ -177,19 +192,21 @@ def _in_chans(state: Mapping[str, torch.Tensor] | None) -> int | None:
 
 def to_fully_conv(model: nn.Module) -> nn.Module:
     """The fully-convolutional form of a vggzoo model, sharing its weights'
-    values (the model itself when it already is fully convolutional)."""
-    cfg = getattr(model, "pretrained_cfg", {})
-    if cfg.get("fully_conv"):
-        return model
-    if "name" not in cfg:
+    values (the model itself when it already is fully convolutional).
+
+    The model's :class:`~vggzoo.model_cfg.PretrainedCfg` is replayed with
+    ``fully_conv=True``: every builder argument (input channels, dropout, a
+    plugin's keywords) and every fact of its weights carry over.
+    """
+    cfg = model_cfg(model)
+    if cfg is None:
         raise OptionError("to_fully_conv needs a model made by vggzoo.create "
                          "(its pretrained_cfg names the architecture)")
-    converted = create(cfg["name"], fully_conv=True, num_classes=cfg["num_classes"],
-                       width_mult=cfg["width_mult"], in_chans=cfg.get("in_chans", 3),
+    if cfg.fully_conv:
+        return model
+    converted = create(cfg.name, **{**cfg.builder_arguments(), "fully_conv": True},
                        weights=model.state_dict())
-    converted.pretrained_cfg.update({k: cfg[k] for k in ("preprocessing", "weights",
-                                                         "named_weights", "classes", "train_scale")
-                                     if k in cfg})
+    converted.pretrained_cfg = dataclasses.replace(cfg, fully_conv=True)
     return converted.to(next(model.parameters()).device)
 
 

@@ -15,6 +15,7 @@ form takes any input of at least 224 a side and returns a class score map.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from torch import nn
 
 from .configs import HEAD_KERNEL, HIDDEN_WIDTH, LRN, MIN_INPUT_SIZE, M, LayerSpec
 from .errors import InputSizeError, OptionError
+from .model_cfg import PretrainedCfg
 
 #: Why a network built with ``num_classes=0`` (pooled trunk features) cannot
 #: be evaluated, asked for predictions or exported as a classifier.
@@ -111,8 +113,9 @@ class VGG(nn.Module):
                                     dropout=dropout, fully_conv=fully_conv)
         #: Channels, stride and module of each stage's last ReLU (timm's ``feature_info``).
         self.feature_info = FeatureInfo.of(self.features)
-        #: Facts about this model (name, config, preprocessing, ...) set by the factory.
-        self.pretrained_cfg: dict[str, Any] = {}
+        #: What ``vggzoo.create`` built this model with and what its weights say
+        #: (:class:`vggzoo.model_cfg.PretrainedCfg`); None for a VGG built directly.
+        self.pretrained_cfg: PretrainedCfg | None = None
         self.register_load_state_dict_pre_hook(_reshape_head_weights)
 
     # -- forward -----------------------------------------------------------
@@ -210,8 +213,9 @@ class VGG(nn.Module):
                    else nn.Linear(old.in_features, num_classes))
             self.classifier[HEAD_LAYERS[-1]] = new.to(device)
         self.num_classes = num_classes
-        if self.pretrained_cfg:
-            self.pretrained_cfg.update(num_classes=num_classes, classes=None)
+        if self.pretrained_cfg is not None:
+            self.pretrained_cfg = dataclasses.replace(self.pretrained_cfg,
+                                                      num_classes=num_classes, classes=None)
 
     # -- conversion --------------------------------------------------------
     def get_classifier(self) -> nn.Module:

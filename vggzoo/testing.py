@@ -67,5 +67,5 @@ def hub_cached_weights(model: Any, torch_home: Path, file_name: str, **facts: An
     path = Path(torch_home) / "hub" / "checkpoints" / file_name
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), path)
-    return NamedWeights(model=model.pretrained_cfg["name"], file_name=file_name,
+    return NamedWeights(model=model.pretrained_cfg.name, file_name=file_name,
                         sha256=hashlib.sha256(path.read_bytes()).hexdigest(), **facts)

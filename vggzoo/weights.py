@@ -12,7 +12,8 @@ Accepted sources for ``create(..., weights=...)``:
 * a training run directory (its ``model.safetensors``).
 
 What a weights file says about itself (:class:`WeightsFacts`: architecture,
-width, class count and names, input channels, preprocessing, training scale)
+width, class count and names, input channels, preprocessing, training scale,
+and the rest of the model's :class:`~vggzoo.model_cfg.PretrainedCfg`)
 comes from its ``.safetensors`` metadata or, for a file without any, from
 the registered weights whose SHA-256 it has; every entry point reads it
 through :func:`read_facts`, so nothing has to be repeated on the command line.
@@ -94,6 +95,11 @@ class WeightsFacts:
     train_scale: str | None = None
     #: Registered named weights these are (by name or by SHA-256).
     named: str | None = None
+    #: How the model was built when saved (defaults on loading; an argument wins).
+    dropout: float | None = None
+    fully_conv: bool | None = None
+    #: Keywords of a plugin's builder beyond create()'s own.
+    builder_kwargs: dict[str, Any] | None = None
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, str], source: str) -> "WeightsFacts":
@@ -108,18 +114,28 @@ class WeightsFacts:
                    num_classes=get("num_classes", int), in_chans=get("in_chans", int),
                    classes=list(classes) if classes else None,
                    preprocessing=Preprocessing.from_dict(pre) if pre else None,
-                   train_scale=get("train_scale", str), named=get("named_weights", str))
+                   train_scale=get("train_scale", str), named=get("named_weights", str),
+                   dropout=get("dropout", float), fully_conv=get("fully_conv", _boolean),
+                   builder_kwargs=get("builder_kwargs", json.loads) or None)
 
     def to_metadata(self) -> dict[str, str]:
         """The ``.safetensors`` metadata that :meth:`from_metadata` reads back."""
         values = {"model": self.model, "width_mult": self.width_mult,
                   "num_classes": self.num_classes, "in_chans": self.in_chans,
-                  "train_scale": self.train_scale, "named_weights": self.named}
+                  "train_scale": self.train_scale, "named_weights": self.named,
+                  "dropout": self.dropout, "fully_conv": self.fully_conv}
         meta = {k: str(v) for k, v in values.items() if v is not None}
         if self.classes is not None:
             meta["classes"] = json.dumps(list(self.classes))
         if self.preprocessing is not None:
             meta["preprocessing"] = json.dumps(self.preprocessing.as_dict())
+        if self.builder_kwargs:
+            try:
+                meta["builder_kwargs"] = json.dumps(self.builder_kwargs, sort_keys=True)
+            except TypeError as exc:
+                raise WeightsError(f"cannot record the builder keywords {self.builder_kwargs} "
+                                   f"in {self.source}'s metadata ({exc}): pass values that JSON "
+                                   f"can hold (numbers, strings, lists)") from exc
         return meta
 
     def agree(self, key: str, given: Any, default: Any = None) -> Any:
@@ -136,6 +152,14 @@ class WeightsFacts:
         raise WeightsError(f"{self.source} holds {key}={stored} but {key}={given} was asked "
                            f"for: leave {key} out to use the weights' value, or pass other "
                            f"weights{hint}")
+
+
+def _boolean(text: str) -> bool:
+    """``str(bool)`` read back (``"True"`` / ``"False"``)."""
+    if text.lower() not in ("true", "false"):
+        raise WeightsError(f"weights metadata holds {text!r} where True or False belongs; "
+                           f"re-save the weights with vggzoo.save_weights")
+    return text.lower() == "true"
 
 
 def _same(key: str, given: Any, stored: Any) -> bool:
@@ -203,10 +227,21 @@ def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
-    """Write a model's weights as ``.safetensors``, atomically."""
+    """Write a model's weights as ``.safetensors``, atomically.
+
+    Without ``metadata``, a model made by ``vggzoo.create`` records its
+    ``pretrained_cfg`` (:meth:`~vggzoo.model_cfg.PretrainedCfg.facts`), so
+    ``create(name, weights=path)`` rebuilds the same model with nothing
+    repeated; a given ``metadata`` is written as it is.
+    """
     from safetensors.torch import save_file
 
+    from .model_cfg import model_cfg
+
     path = Path(path)
+    cfg = model_cfg(model)
+    if metadata is None and cfg is not None:
+        metadata = cfg.facts(str(path)).to_metadata()
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
@@ -239,22 +274,29 @@ def load_into(model: nn.Module, state: StateDict, *, source: str) -> None:
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:
+        name = _model_name(model)
         mismatches = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
         shown = "; ".join(mismatches[:3]) + (f" (and {len(mismatches) - 3} more)"
                                              if len(mismatches) > 3 else "")
         raise WeightsError(f"weights from {source} do not fit this model "
-                           f"({model.pretrained_cfg.get('name', type(model).__name__)}): "
-                           f"{shown or exc}. "
+                           f"({name}): {shown or exc}. "
                            f"Check the architecture name, width_mult and batch-norm variant "
                            f"match the checkpoint") from exc
     missing = [k for k in result.missing_keys if k not in missing_ok]
     if missing or result.unexpected_keys:
         raise WeightsError(
             f"weights from {source} do not fit this model "
-            f"({model.pretrained_cfg.get('name', type(model).__name__)}): missing keys "
+            f"({_model_name(model)}): missing keys "
             f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
             f"{result.unexpected_keys[:5]}{'...' if len(result.unexpected_keys) > 5 else ''}. "
             f"Is it a checkpoint of another configuration (e.g. vgg16 vs vgg16_bn)?")
+
+
+def _model_name(model: nn.Module) -> str:
+    from .model_cfg import model_cfg
+
+    cfg = model_cfg(model)
+    return cfg.name if cfg is not None else type(model).__name__
 
 
 def _last_head_index(state: StateDict) -> int | None:

@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 from vggzoo.machine import cpu_flags
+from vggzoo.model_cfg import PretrainedCfg
 from vggzoo.preprocess import Preprocessing, to_input
 
 from .artifacts import check_writable, staged_artifact
@@ -186,11 +187,11 @@ def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str |
     split = split_images(root, calibration_images, agreement_images)
     cfg = model.pretrained_cfg
     scales = list(scales or _default_scales(cfg))
-    if min(scales) < cfg["min_input_size"]:
+    if min(scales) < cfg.min_input_size:
         raise ExportError(f"calibration scales {scales} go below the model's minimum input "
-                          f"size {cfg['min_input_size']}; pass --calibration-scales >= it")
+                          f"size {cfg.min_input_size}; pass --calibration-scales >= it")
     reduce_range = (not has_vnni()) if reduce_range is None else reduce_range
-    pre: Preprocessing = cfg["preprocessing"]
+    pre: Preprocessing = cfg.preprocessing
     start = time.perf_counter()
     with staged_artifact(output) as stage:
         log("exporting the fp32 network ...")
@@ -253,12 +254,12 @@ def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str |
     return Int8Report(report, agreement, calibration)
 
 
-def _default_scales(cfg: dict) -> list[int]:
+def _default_scales(cfg: PretrainedCfg) -> list[int]:
     """The single test scale of the weights' recorded training scale, else 224."""
     from vggzoo.eval.scales import TrainScale
     from vggzoo.weights import read_metadata
 
-    source = cfg.get("weights")
+    source = cfg.weights
     if source and Path(str(source)).is_file():
         recorded = read_metadata(source).get("train_scale")
         if recorded:

@@ -7,6 +7,7 @@ preprocessing, check input sizes and name classes without the Python model.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -135,30 +136,30 @@ def describe(model: nn.Module, **config: Any) -> ExportMetadata:
     """Metadata of a vggzoo model about to be exported; ``config`` adds
     export settings (precision, batch, opset, ...)."""
     cfg = model.pretrained_cfg
-    source = cfg.get("weights")
+    source = cfg.weights
     if source and Path(str(source)).is_file():
         weights, digest = str(source), sha256_file(source)
     else:
         weights = source or "random (no weights given)"
         digest = sha256_state_dict(model)
-    num_classes = cfg["num_classes"]
+    num_classes = cfg.num_classes
     return ExportMetadata(
-        model=cfg["name"],
-        config={"config": cfg.get("config"), "width_mult": cfg["width_mult"],
+        model=cfg.name,
+        config={"config": cfg.config, "width_mult": cfg.width_mult,
                 "num_classes": num_classes, "fully_conv": True, **config},
-        preprocessing=cfg["preprocessing"], min_input_size=cfg["min_input_size"],
+        preprocessing=cfg.preprocessing, min_input_size=cfg.min_input_size,
         num_classes=num_classes, classes=class_names(model), weights=weights,
         weights_sha256=digest,
-        extra={"train_scale": cfg["train_scale"]} if cfg.get("train_scale") else {})
+        extra={"train_scale": cfg.train_scale} if cfg.train_scale else {})
 
 
 def class_names(model: nn.Module) -> list[str] | None:
     """The class names the model's weights record (training's folder names,
     named weights' categories), else ImageNet's for a 1000-class model."""
     cfg = model.pretrained_cfg
-    if cfg.get("classes"):
-        return list(cfg["classes"])
-    if cfg["num_classes"] != 1000:
+    if cfg.classes:
+        return list(cfg.classes)
+    if cfg.num_classes != 1000:
         return None
     from vggzoo.sample_images import imagenet_categories
 
@@ -170,5 +171,5 @@ def torch_model(meta: ExportMetadata, state: dict[str, torch.Tensor] | None = No
     the given weights or random ones), for comparisons."""
     model = vggzoo.create(meta.model, fully_conv=True, num_classes=meta.num_classes,
                           width_mult=meta.config.get("width_mult", 1.0), weights=state)
-    model.pretrained_cfg.update(preprocessing=meta.preprocessing)
+    model.pretrained_cfg = dataclasses.replace(model.pretrained_cfg, preprocessing=meta.preprocessing)
     return model.eval()

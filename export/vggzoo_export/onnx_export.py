@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 import vggzoo
+from vggzoo.model_cfg import model_cfg
 
 from .artifacts import staged_artifact
 from .errors import ExportError
@@ -79,7 +80,7 @@ def data_file_name(path: Path) -> str:
 
 def prepare(model: nn.Module) -> nn.Module:
     """The fully-convolutional, eval-mode, CPU float copy that gets exported."""
-    if not getattr(model, "pretrained_cfg", {}).get("name"):
+    if model_cfg(model) is None:
         raise ExportError("export needs a model made by vggzoo.create (its pretrained_cfg "
                           "names the architecture)")
     return vggzoo.to_fully_conv(model).float().cpu().eval()
@@ -199,6 +200,6 @@ def _check_onnx_parity(path: Path, net: nn.Module, *, fp16: bool, batch: int,
     from .ort_runner import OrtRunner
 
     with OrtRunner(path, providers="auto" if fp16 else "cpu") as runner, torch.inference_mode():
-        return check_parity(runner.logits, net, what=f"ONNX export of {net.pretrained_cfg['name']}",
+        return check_parity(runner.logits, net, what=f"ONNX export of {net.pretrained_cfg.name}",
                             sizes=sizes, batch=batch,
                             tolerance=FP16_TOLERANCE if fp16 else FP32_TOLERANCE)

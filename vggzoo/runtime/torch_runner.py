@@ -48,6 +48,7 @@ from ..factory import create, to_fully_conv
 from ..hookspecs import Register, hookimpl
 from ..machine import physical_cores, require_native_bf16
 from ..model import NO_CLASSES
+from ..model_cfg import model_cfg
 from .base import Runner
 
 #: Autocast precisions of the fast path (``fp32`` = no autocast).
@@ -73,7 +74,7 @@ class TorchRunner(Runner):
                  compile: str | None = None, cuda_graphs: bool = False,
                  batch_pixels: int | None = None, threads: int | None = None,
                  plain_eager: bool = False) -> None:
-        if getattr(model, "pretrained_cfg", {}).get("num_classes") == 0:
+        if getattr(model_cfg(model), "num_classes", None) == 0:
             raise OptionError(NO_CLASSES)
         self.device = torch.device(device)
         self.precision, self.compile_mode = _check_options(
@@ -90,13 +91,13 @@ class TorchRunner(Runner):
         self.model = self.model.to(memory_format=torch.channels_last if self.channels_last
                                    else torch.contiguous_format)
         cfg = self.model.pretrained_cfg
-        self.num_classes = cfg["num_classes"]
-        self.preprocessing = cfg["preprocessing"]
-        self.min_input_size = cfg["min_input_size"]
-        self.architecture = {"name": cfg["name"], "width_mult": cfg["width_mult"],
-                             "num_classes": cfg["num_classes"]}
-        self.classes = cfg.get("classes")
-        self.train_scale = cfg.get("train_scale")
+        self.num_classes = cfg.num_classes
+        self.preprocessing = cfg.preprocessing
+        self.min_input_size = cfg.min_input_size
+        self.architecture = {"name": cfg.name, "width_mult": cfg.width_mult,
+                             "num_classes": cfg.num_classes}
+        self.classes = list(cfg.classes) if cfg.classes else None
+        self.train_scale = cfg.train_scale
         forward: Callable[[torch.Tensor], torch.Tensor] = self.model
         if self.compile_mode == "dynamic":
             forward = torch.compile(self.model, dynamic=True)
