@@ -3,10 +3,12 @@ file that records everything evaluation and fine-tuning need."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from torch import nn
 
+from ..model_cfg import model_cfg
 from ..preprocess import Preprocessing
 from ..weights import WeightsFacts, save_weights
 from .checkpoint import BEST, RUN_WEIGHTS, load_checkpoint
@@ -21,8 +23,12 @@ def write_run_weights(net: nn.Module, run_dir: Path, checkpoint_dir: Path, cfg: 
     best = checkpoint_dir / BEST
     if best.is_file():
         net.load_state_dict(load_checkpoint(best)["model"])
-    save_weights(net, weights, metadata=WeightsFacts(
-        str(weights), model=cfg.model, width_mult=cfg.width_mult,
-        num_classes=len(classes), in_chans=3, classes=list(classes),
-        preprocessing=preprocessing, train_scale=cfg.scale_range.spec).to_metadata())
+    # The model's own record (channels, dropout, a plugin builder's keywords)
+    # plus what the run adds: its classes, preprocessing and training scale.
+    built = model_cfg(net)
+    facts = built.facts(str(weights)) if built is not None else WeightsFacts(
+        str(weights), model=cfg.model, width_mult=cfg.width_mult, in_chans=3)
+    save_weights(net, weights, metadata=replace(
+        facts, num_classes=len(classes), classes=list(classes), preprocessing=preprocessing,
+        train_scale=cfg.scale_range.spec).to_metadata())
     return weights
