@@ -20,9 +20,8 @@ from torch import nn
 import vggzoo
 from vggzoo.preprocess import Preprocessing
 
+from .contract import METADATA_PREFIX as PREFIX
 from .errors import ArtifactError
-
-PREFIX = "vggzoo."
 
 
 @dataclass(frozen=True)

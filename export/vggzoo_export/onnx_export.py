@@ -23,7 +23,6 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -32,17 +31,13 @@ from torch import nn
 import vggzoo
 
 from .artifacts import staged_artifact
+from .contract import (DEFAULT_OPSET, EXTERNAL_DATA_THRESHOLD, INPUT_NAME, OUTPUT_NAMES,
+                       data_file_name)
 from .errors import ExportError
-from .metadata import ExportMetadata, describe
+from .exporter import ExportReport
+from .metadata import describe
 from .parity import DEFAULT_PARITY_SIZES, FP16_TOLERANCE, FP32_TOLERANCE, check_parity
 
-DEFAULT_OPSET = 18
-INPUT_NAME = "input"
-OUTPUT_NAMES = ("score_map", "logits")
-#: Protobuf's hard limit; larger models must keep weights in a .data file.
-PROTOBUF_LIMIT = 2 * 1024**3
-#: Headroom for the graph itself and metadata.
-EXTERNAL_DATA_THRESHOLD = PROTOBUF_LIMIT - 64 * 1024**2
 EXPORTERS = ("torchscript", "dynamo")
 
 
@@ -58,23 +53,6 @@ class ScoreMapAndLogits(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scores = self.net.score_map(x.half() if self.fp16 else x)
         return scores.float(), scores.float().mean(dim=(2, 3))
-
-
-@dataclass
-class ExportReport:
-    """What an exporter wrote and how it checked it."""
-
-    path: Path
-    files: list[Path]
-    metadata: ExportMetadata
-    parity: dict[str, float]
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-
-
-def data_file_name(path: Path) -> str:
-    """Name of the external-data companion of an ONNX file."""
-    return path.name + ".data"
 
 
 def prepare(model: nn.Module) -> nn.Module:

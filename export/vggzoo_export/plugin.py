@@ -11,19 +11,30 @@ from typing import Any
 
 from vggzoo.hookspecs import Register, hookimpl
 
+from .exporter import LazyExporter
 
-def export_onnx(model: Any, output: Any, **options: Any) -> Any:
-    """ONNX exporter entry (see :func:`vggzoo_export.onnx_export.export_onnx`)."""
-    from .onnx_export import export_onnx as export
-
-    return export(model, output, **options)
-
-
-def export_aoti(model: Any, output: Any, **options: Any) -> Any:
-    """AOTInductor exporter entry (see :func:`vggzoo_export.aoti.export_aoti`)."""
-    from .aoti import export_aoti as export
-
-    return export(model, output, **options)
+#: The export formats, each an :class:`vggzoo_export.exporter.Exporter`
+#: loaded on first use.  ``input`` says what the exporter converts: a model,
+#: or the file the named exporter wrote.
+EXPORT_FORMATS: dict[str, tuple[LazyExporter, dict[str, Any]]] = {
+    "onnx": (LazyExporter(".onnx_export", "export_onnx"),
+             {"suffix": ".onnx", "input": "model",
+              "description": "ONNX, dynamic batch/height/width, score map + logits"}),
+    "aoti": (LazyExporter(".aoti", "export_aoti"),
+             {"suffix": ".pt2", "input": "model",
+              "description": "AOTInductor package (.pt2), runs without Python model code"}),
+    "protocol-dense": (LazyExporter(".protocol_exporter", "export_dense_protocol"),
+                       {"suffix": ".dense.onnx", "input": "onnx",
+                        "description": "the paper's dense test protocol as one ONNX graph "
+                                       "(uint8 image in, posteriors out); --protocol dense"}),
+    "tensorrt": (LazyExporter(".trt.export", "export_tensorrt", check="check_tensorrt"),
+                 {"suffix": ".plan", "input": "onnx",
+                  "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
+    "triton": (LazyExporter(".triton", "export_triton", check="check_triton"),
+               {"suffix": "", "input": "onnx",
+                "description": "Triton model repository (folder) serving the ONNX file or "
+                               "engine; --triton REPO"}),
+}
 
 
 def build_ort_runner(**options: Any) -> Any:
@@ -46,10 +57,8 @@ def build_aoti_runner(**options: Any) -> Any:
 
 @hookimpl
 def vggzoo_register_exporters(register: Register) -> None:
-    register("onnx", export_onnx, suffix=".onnx",
-             description="ONNX, dynamic batch/height/width, score map + logits")
-    register("aoti", export_aoti, suffix=".pt2",
-             description="AOTInductor package (.pt2), runs without Python model code")
+    for name, (exporter, info) in EXPORT_FORMATS.items():
+        register(name, exporter, **info)
 
 
 @hookimpl

@@ -45,12 +45,11 @@ from vggzoo.runtime.base import Runner
 
 from .artifacts import staged_artifact
 from .errors import ArtifactError, ExportError
+from .contract import (EXTERNAL_DATA_THRESHOLD, GRAPH_KEY, IMAGE_NAME, INPUT_NAME, LOGITS_NAME,
+                       POSTERIORS_NAME, PROTOCOL_GRAPH, PROTOCOL_KEY, data_file_name)
 from .metadata import ExportMetadata
-from .onnx_export import EXTERNAL_DATA_THRESHOLD, INPUT_NAME, data_file_name
 from .parity import FP32_TOLERANCE
 
-IMAGE_NAME = "image"
-POSTERIORS_NAME = "posteriors"
 MIN_OPSET = 13
 
 
@@ -183,8 +182,8 @@ def build_protocol_graph(network, scales: Sequence[int], *, flip: bool = True):
     model = helper.make_model(graph, opset_imports=list(network.opset_import),
                               ir_version=network.ir_version, producer_name="vggzoo-export")
     props = {**{p.key: p.value for p in network.metadata_props},
-             "vggzoo.graph": "protocol",
-             "vggzoo.protocol": json.dumps({"name": "dense", "scales": list(scales), "flip": flip,
+             GRAPH_KEY: PROTOCOL_GRAPH,
+             PROTOCOL_KEY: json.dumps({"name": "dense", "scales": list(scales), "flip": flip,
                                             "input": "uint8 RGB (N, 3, H, W), any H, W",
                                             "output": "posteriors (N, K)"})}
     onnx.helper.set_model_props(model, props)
@@ -207,7 +206,7 @@ def _inline_network(b: _Builder, network, batch: str, *, prefix: str, shared: se
                                 domain=node.domain)
         copy.attribute.extend(node.attribute)
         b.nodes.append(copy)
-    return rename("logits")
+    return rename(LOGITS_NAME)
 
 
 def export_protocol_graph(network_path: str | os.PathLike, output: str | os.PathLike, *,
@@ -308,10 +307,10 @@ class ProtocolSession:
         self.path = Path(path)
         self.session = open_session(self.path, providers=providers)
         props = self.session.get_modelmeta().custom_metadata_map
-        if props.get("vggzoo.graph") != "protocol":
+        if props.get(GRAPH_KEY) != PROTOCOL_GRAPH:
             raise ArtifactError(f"{self.path} is not a protocol graph; export one with "
                                 f"`vggzoo-export MODEL --protocol dense`")
-        self.protocol = json.loads(props["vggzoo.protocol"])
+        self.protocol = json.loads(props[PROTOCOL_KEY])
         self.metadata = ExportMetadata.from_props(props, source=str(self.path))
 
     def posteriors(self, image: torch.Tensor) -> torch.Tensor:
