@@ -31,7 +31,7 @@ EXPORT_FORMATS: dict[str, tuple[LazyExporter, dict[str, Any]]] = {
                  {"suffix": ".plan", "input": "onnx",
                   "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
     "triton": (LazyExporter(".triton", "export_triton", check="check_triton"),
-               {"suffix": "", "input": "onnx",
+               {"suffix": "", "input": "onnx", "folder": True,
                 "description": "Triton model repository (folder) serving the ONNX file or "
                                "engine; --triton REPO"}),
 }
