@@ -77,14 +77,16 @@ class Exporter(Protocol):
 
 
 class LazyExporter:
-    """An :class:`Exporter` whose function (and optional ``check``) is
-    imported on first use from ``module`` (relative to this package when it
-    starts with a dot), so registering formats stays cheap.  Its signature
-    is the real function's, so :func:`check_options` sees the real options.
+    """The :class:`Exporter` of format ``name``: its function (and optional
+    ``check``) is imported on first use from ``module`` (relative to this
+    package when it starts with a dot), so registering formats stays cheap.
+    Its signature is the real function's, so :func:`check_options` sees the
+    real options, and a call checks them first (a one-line error instead of
+    a ``TypeError``).
     """
 
-    def __init__(self, module: str, function: str, check: str | None = None) -> None:
-        self.module, self.function, self._check = module, function, check
+    def __init__(self, name: str, module: str, function: str, check: str | None = None) -> None:
+        self.name, self.module, self.function, self._check = name, module, function, check
 
     def _load(self, name: str) -> Callable[..., Any]:
         return getattr(import_module(self.module, __package__), name)
@@ -94,7 +96,9 @@ class LazyExporter:
         return inspect.signature(self._load(self.function))
 
     def __call__(self, source: Any, output: Path, /, **options: Any) -> ExportReport:
-        return self._load(self.function)(source, output, **options)
+        export = self._load(self.function)
+        check_options(self.name, export, options)
+        return export(source, output, **options)
 
     def check(self, output: Path, /, **options: Any) -> None:
         """Reject bad option values before any work (no-op without a check
@@ -107,7 +111,7 @@ class LazyExporter:
         check(output, **{k: v for k, v in options.items() if named is None or k in named})
 
     def __repr__(self) -> str:
-        return f"<exporter {self.module}.{self.function}>"
+        return f"<exporter {self.name!r}: {self.module}.{self.function}>"
 
 
 def accepted_options(function: Callable[..., Any], positional: int = 2) -> list[str] | None:

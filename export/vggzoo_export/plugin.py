@@ -15,26 +15,25 @@ from .exporter import LazyExporter
 
 #: The export formats, each an :class:`vggzoo_export.exporter.Exporter`
 #: loaded on first use.  ``input`` says what the exporter converts: a model,
-#: or the file the named exporter wrote.
-EXPORT_FORMATS: dict[str, tuple[LazyExporter, dict[str, Any]]] = {
-    "onnx": (LazyExporter(".onnx_export", "export_onnx"),
-             {"suffix": ".onnx", "input": "model",
-              "description": "ONNX, dynamic batch/height/width, score map + logits"}),
-    "aoti": (LazyExporter(".aoti", "export_aoti"),
-             {"suffix": ".pt2", "input": "model",
-              "description": "AOTInductor package (.pt2), runs without Python model code"}),
-    "protocol-dense": (LazyExporter(".protocol_exporter", "export_dense_protocol"),
-                       {"suffix": ".dense.onnx", "input": "onnx",
-                        "description": "the paper's dense test protocol as one ONNX graph "
-                                       "(uint8 image in, posteriors out); --protocol dense"}),
-    "tensorrt": (LazyExporter(".trt.export", "export_tensorrt", check="check_tensorrt"),
-                 {"suffix": ".plan", "input": "onnx",
-                  "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
-    "triton": (LazyExporter(".triton", "export_triton", check="check_triton"),
-               {"suffix": "", "input": "onnx", "folder": True,
-                "description": "Triton model repository (folder) serving the ONNX file or "
-                               "engine; --triton REPO"}),
-}
+#: or the file the named exporter wrote; ``folder`` marks a folder output.
+EXPORT_FORMATS: list[tuple[LazyExporter, dict[str, Any]]] = [
+    (LazyExporter("onnx", ".onnx_export", "export_onnx"),
+     {"suffix": ".onnx", "input": "model",
+      "description": "ONNX, dynamic batch/height/width, score map + logits"}),
+    (LazyExporter("aoti", ".aoti", "export_aoti"),
+     {"suffix": ".pt2", "input": "model",
+      "description": "AOTInductor package (.pt2), runs without Python model code"}),
+    (LazyExporter("protocol-dense", ".protocol_exporter", "export_dense_protocol"),
+     {"suffix": ".dense.onnx", "input": "onnx",
+      "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "
+                     "posteriors out); --protocol dense"}),
+    (LazyExporter("tensorrt", ".trt.export", "export_tensorrt", check="check_tensorrt"),
+     {"suffix": ".plan", "input": "onnx",
+      "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
+    (LazyExporter("triton", ".triton", "export_triton", check="check_triton"),
+     {"suffix": "", "input": "onnx", "folder": True,
+      "description": "Triton model repository serving the ONNX file or engine; --triton REPO"}),
+]
 
 
 def build_ort_runner(**options: Any) -> Any:
@@ -57,17 +56,18 @@ def build_aoti_runner(**options: Any) -> Any:
 
 @hookimpl
 def vggzoo_register_exporters(register: Register) -> None:
-    for name, (exporter, info) in EXPORT_FORMATS.items():
-        register(name, exporter, **info)
+    for exporter, info in EXPORT_FORMATS:
+        register(exporter.name, exporter, **info)
 
 
 @hookimpl
 def vggzoo_register_runners(register: Register) -> None:
-    register("onnxruntime", build_ort_runner, aliases=["ort"],
+    # suffix / file_option: see vggzoo.runtime.files.open_file
+    register("onnxruntime", build_ort_runner, aliases=["ort"], suffix=".onnx", file_option="onnx",
              description="ONNX Runtime on an exported .onnx file (TensorRT > CUDA > CPU EP)")
-    register("tensorrt", build_trt_runner, aliases=["trt"],
+    register("tensorrt", build_trt_runner, aliases=["trt"], suffix=".plan", file_option="engine",
              description="TensorRT engine (vggzoo-export MODEL --trt) on an NVIDIA GPU")
-    register("aoti", build_aoti_runner,
+    register("aoti", build_aoti_runner, suffix=".pt2", file_option="package",
              description="AOTInductor package (.pt2) made by vggzoo-export --format aoti")
 
 

@@ -16,6 +16,6 @@ def build_openvino_runner(**options: Any) -> Any:
 
 @vggzoo.hookimpl
 def vggzoo_register_runners(register) -> None:
-    register("openvino", build_openvino_runner, aliases=["ov"],
+    register("openvino", build_openvino_runner, aliases=["ov"], file_option="onnx",
              description="OpenVINO on a vggzoo .onnx file (fp32 or int8 QDQ; latency/throughput "
                          "hints, bf16 on CPUs that have it)")
