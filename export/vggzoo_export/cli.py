@@ -283,13 +283,14 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
                 f"[bold red]WARNING[/]: no --weights given: exporting "
                 f"{model.pretrained_cfg['name']} with RANDOM weights (fine for benchmarks, "
                 f"useless for predictions)", highlight=False)
-    table: tuple[str, list] | None = None
+    table: tuple[str, list, bool] | None = None
 
     def flush() -> None:
         nonlocal table
         if table is not None:
             print_table(table[0], ("", ""), table[1])
-            echo("Checked against PyTorch: parity passed.")
+            echo("Checked against PyTorch: parity passed." if table[2] else
+                 "Not checked against PyTorch: this format reports no parity check.")
             table = None
 
     for step in steps:
@@ -302,7 +303,8 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
                 ("file", ", ".join(str(f) for f in report.files)),
                 ("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}"
                                                     for k, v in report.parity.items())),
-                ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)])
+                ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)],
+                bool(report.parity))
         elif step.format.startswith("protocol-"):
             scales = step.options["scales"]
             with status(f"building the dense protocol graph (scales {scales}) ..."):

@@ -26,8 +26,9 @@ def backend_for_file(path: str | os.PathLike, backends: Sequence[str] | None = N
     """The registered backend that opens ``path`` by default (by the
     ``suffix`` it registered), among ``backends`` when given."""
     path = Path(path)
-    entries = [e for e in (RUNNERS.entries() if backends is None
-                           else [RUNNERS.get(b) for b in backends]) if e.info.get("suffix")]
+    entries = [e for e in (sorted(RUNNERS.entries(), key=lambda e: str(e.info.get("suffix")))
+                           if backends is None else [RUNNERS.get(b) for b in backends])
+               if e.info.get("suffix")]
     for entry in entries:
         if path.name.endswith(entry.info["suffix"]):
             return entry.name
