@@ -50,12 +50,14 @@ def export_tensorrt(onnx_path: str | os.PathLike, output: str | os.PathLike, /, 
     >>> export_tensorrt("vgg16.onnx", "vgg16.plan", precision="fp16").agreement.top1_agreement
     1.0
     """
-    from ..metadata import ExportMetadata
+    from ..metadata import read_onnx_metadata
     from .availability import import_tensorrt
     from .builder import build_engine
     from .sidecar import sidecar_path, write_sidecar
 
     start = time.perf_counter()
+    # the runner needs the file's vggzoo metadata: refuse a foreign file before building
+    metadata = read_onnx_metadata(onnx_path)
     profiles, recorded = plan_profiles(scales=scales, max_batch=max_batch, max_aspect=max_aspect,
                                        min_shape=min_shape, opt_shape=opt_shape,
                                        max_shape=max_shape)
@@ -74,7 +76,7 @@ def export_tensorrt(onnx_path: str | os.PathLike, output: str | os.PathLike, /, 
         write_sidecar(output, sidecar)
     return ExportReport(
         output, [output, sidecar_path(output)],
-        ExportMetadata.from_props(sidecar.onnx_metadata, source=str(output)), {},
+        metadata, {},
         time.perf_counter() - start,
         [f"precision {precision}; profiles: " + "; ".join(p.describe() for p in profiles)],
         agreement=agreement)
