@@ -18,7 +18,7 @@ import vggzoo_export
 from vggzoo.errors import OptionError
 from vggzoo.registry import EXPORTERS
 from vggzoo.runtime import backend_for_file, open_file
-from vggzoo.testing import TINY_WIDTH, plugin_registered
+from vggzoo.testing import plugin_registered
 from vggzoo_export.cli import main
 from vggzoo_export.errors import AgreementError, ExporterOptionError
 from vggzoo_export.exporter import ExportReport, accepted_options
