@@ -53,6 +53,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _backend(args: argparse.Namespace) -> tuple[str, dict]:
+    from ..runtime.files import file_option
     from .eval import _runner_options
 
     options = _runner_options(args)
@@ -65,8 +66,7 @@ def _backend(args: argparse.Namespace) -> tuple[str, dict]:
             raise OptionError(f"--{key} runs on the {name} backend, not --backend {backend}: "
                               f"drop --backend")
         backend = name
-        if key == "aoti":
-            options["package"] = args.aoti
+        options[file_option(name)] = getattr(args, key)  # the option the backend registered
     return backend or "torch", options
 
 
