@@ -43,7 +43,7 @@ from .errors import ArtifactError, ExportError
 from .contract import AOTI_ENTRY_KEY
 from .exporter import ExportReport
 from .metadata import ExportMetadata, describe
-from .onnx_export import ScoreMapAndLogits, prepare
+from .network import ScoreMapAndLogits, prepare
 from .parity import FP32_TOLERANCE, check_parity
 
 #: Smallest side of the dynamic entry: a score map of at least 2x2.

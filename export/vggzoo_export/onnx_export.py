@@ -28,39 +28,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import vggzoo
-
 from .artifacts import staged_artifact
 from .contract import (DEFAULT_OPSET, EXTERNAL_DATA_THRESHOLD, INPUT_NAME, OUTPUT_NAMES,
                        data_file_name)
 from .errors import ExportError
 from .exporter import ExportReport
 from .metadata import describe
+from .network import ScoreMapAndLogits, prepare
 from .parity import DEFAULT_PARITY_SIZES, FP16_TOLERANCE, FP32_TOLERANCE, check_parity
 
 EXPORTERS = ("torchscript", "dynamo")
-
-
-class ScoreMapAndLogits(nn.Module):
-    """The exported function: score map and its spatial mean (optionally
-    computed in fp16 with fp32 inputs and outputs)."""
-
-    def __init__(self, net: nn.Module, *, fp16: bool = False) -> None:
-        super().__init__()
-        self.net = net.half() if fp16 else net
-        self.fp16 = fp16
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.net.score_map(x.half() if self.fp16 else x)
-        return scores.float(), scores.float().mean(dim=(2, 3))
-
-
-def prepare(model: nn.Module) -> nn.Module:
-    """The fully-convolutional, eval-mode, CPU float copy that gets exported."""
-    if not getattr(model, "pretrained_cfg", {}).get("name"):
-        raise ExportError("export needs a model made by vggzoo.create (its pretrained_cfg "
-                          "names the architecture)")
-    return vggzoo.to_fully_conv(model).float().cpu().eval()
 
 
 def export_onnx(model: nn.Module, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET,
