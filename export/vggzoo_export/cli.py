@@ -273,6 +273,8 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
     from vggzoo.cli.output import echo, get_console, print_table
     from vggzoo.registry import EXPORTERS
 
+    from .exporter import Exporter
+
     status = get_console(stderr=True).status
     model = None
     if any(step.source is None for step in steps):
@@ -294,7 +296,7 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
             table = None
 
     for step in steps:
-        exporter = EXPORTERS.get(step.format).obj
+        exporter: Exporter = EXPORTERS.get(step.format).obj
         if step.source is None:
             with status(f"exporting {model.pretrained_cfg['name']} as {step.format} to "
                         f"{step.output}, then checking it against PyTorch ..."):

@@ -29,7 +29,7 @@ import inspect
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from .errors import ExporterOptionError
 
@@ -58,7 +58,6 @@ class ExportReport:
     agreement: AgreementReport | None = None
 
 
-@runtime_checkable
 class Exporter(Protocol):
     """A registered export format (the ``obj`` of ``vggzoo_register_exporters``).
 
