@@ -203,6 +203,26 @@ def test_a_third_party_exporter_runs_through_the_cli_with_checked_options(tmp_pa
         assert f.get_tensor("classifier.0.weight").dim() == 4  # fully convolutional
 
 
+def test_an_exporters_check_gets_the_options_it_names_before_any_work(tmp_path):
+    from vggzoo_export.exporter import check_values
+
+    seen = []
+
+    class Zipped:
+        def __call__(self, model, output, /, *, level: int = 3, fully_conv: bool = True):
+            raise AssertionError("the check runs first")
+
+        def check(self, output, /, *, level: int = 3):
+            seen.append(level)
+            if not 0 <= level <= 9:
+                raise OptionError(f"level must be 0-9, got {level}")
+
+    with pytest.raises(OptionError, match="level must be 0-9, got 12"):
+        check_values(Zipped(), tmp_path / "m.zip", {"level": 12, "fully_conv": False})
+    check_values(Zipped(), tmp_path / "m.zip", {"fully_conv": False})
+    assert seen == [12, 3] and list(tmp_path.iterdir()) == []
+
+
 # -- opening exported files -------------------------------------------------
 
 def test_open_file_picks_the_backend_by_suffix_through_create_runner(tiny_onnx, tiny_vgg16):

@@ -201,7 +201,7 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     from vggzoo.cli.output import echo
     from vggzoo.registry import EXPORTERS
 
-    from .exporter import check_options
+    from .exporter import check_options, check_values
     from .trt.cli import trt_options
     from .triton_cli import triton_options, triton_source
 
@@ -258,9 +258,7 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
                       flags=step.flags)
     for step in steps:
         exporter = EXPORTERS.get(step.format)
-        check = getattr(exporter.obj, "check", None)
-        if check is not None:
-            check(step.output, **step.options)
+        check_values(exporter.obj, step.output, step.options)
         if not exporter.info.get("folder"):
             check_writable(step.output, step.default_name)
     return steps

@@ -146,3 +146,13 @@ def check_options(format_name: str, exporter: Callable[..., Any], options: dict[
         f"format {format_name!r} does not take that option: {key!r}"
         f"{f' (from {flag})' if flag else ''}.{hint} It takes: {takes}; drop the option or "
         f"choose another format")
+
+
+def check_values(exporter: Callable[..., Any], output: Path, options: dict[str, Any]) -> None:
+    """Run ``exporter.check(output, **options)`` when the exporter has one,
+    with the options it names (all of them if it takes ``**options``)."""
+    check = getattr(exporter, "check", None)
+    if check is None:
+        return
+    named = accepted_options(check, positional=1)
+    check(output, **{k: v for k, v in options.items() if named is None or k in named})
