@@ -155,7 +155,73 @@ def vggzoo_register_eval_protocols(register: Register) -> None:
 
 @hookspec
 def vggzoo_register_exporters(register: Register) -> None:
-    """Register export formats (selected by ``vggzoo-export --format NAME``)."""
+    """Register export formats (selected by ``vggzoo-export MODEL --format NAME``).
+
+    :param register: ``register(name, obj, **info)``, once per format.
+
+    ``obj`` must be a :class:`vggzoo_export.exporter.Exporter`, a callable
+
+    .. code-block:: python
+
+        def export(source, output: pathlib.Path, /, *, option=default, ...) -> ExportReport
+
+    - ``source`` is an ``nn.Module`` made by :func:`vggzoo.create` (eval
+      mode, ``pretrained_cfg`` set) when ``info["input"]`` is ``"model"``,
+      else the :class:`pathlib.Path` of the file the exporter named by
+      ``info["input"]`` wrote (``"onnx"``: a vggzoo ONNX network).
+    - ``output`` is the file (or, with ``folder=True``, the folder) to
+      write.  Write atomically (:func:`vggzoo.io.atomic_path`): on failure
+      nothing is left behind.
+    - Every option is a keyword parameter with a default.  Options are
+      checked against the signature before any exporter of a command runs;
+      an unknown one is a one-line
+      :class:`vggzoo_export.errors.ExporterOptionError` naming close
+      matches.  (A ``**options`` parameter turns that check off: avoid it.)
+    - Optionally ``obj.check(output, **options)`` rejects bad values (a
+      missing package, malformed shapes) before any work; it receives the
+      options it names.
+    - Return a :class:`vggzoo_export.exporter.ExportReport`: the main
+      ``path``, every file written (``files``), the written file's
+      ``metadata`` (:class:`vggzoo_export.metadata.ExportMetadata`), the
+      ``parity`` check against PyTorch (max abs difference per input size;
+      empty if none), ``seconds``, ``notes`` for the user and, for reduced
+      precision, the ``agreement`` with fp32
+      (:class:`vggzoo_export.parity.AgreementReport`).
+
+    ``info`` keys:
+
+    - ``suffix``: appended to the model name for the default output
+      (``".onnx"`` -> ``vgg16.onnx``); ``""`` for a folder.
+    - ``input``: ``"model"`` (default) or the name of the format whose file
+      this one converts.  ``--format`` takes only ``"model"`` formats; the
+      built-in ``protocol-dense``, ``tensorrt`` and ``triton`` formats are
+      chained after ``onnx`` by ``--protocol dense``, ``--trt`` and
+      ``--triton``.
+    - ``folder``: ``True`` when ``output`` is a folder.
+    - ``description``: one line, shown by ``vggzoo plugins``.
+
+    Example::
+
+        from safetensors.torch import save_file
+        from vggzoo.io import atomic_path
+        from vggzoo_export.exporter import ExportReport
+        from vggzoo_export.metadata import describe
+
+        def export_weights(model, output, /, *, fully_conv: bool = True):
+            net = vggzoo.to_fully_conv(model) if fully_conv else model
+            meta = describe(net, format="safetensors")
+            with atomic_path(output) as tmp:
+                save_file(net.state_dict(), tmp, metadata=meta.to_props())
+            return ExportReport(output, [output], meta, parity={}, seconds=0.0)
+
+        @vggzoo.hookimpl
+        def vggzoo_register_exporters(register):
+            register("weights", export_weights, suffix=".safetensors", input="model",
+                     description="fully-convolutional weights as safetensors")
+
+    ``vggzoo-export vgg16 --format weights`` then writes ``vgg16.safetensors``;
+    ``--format weights --opset 17`` stops before building the model.
+    """
 
 
 @hookspec

@@ -72,3 +72,34 @@ def test_bench_refuses_files_of_different_models(tiny_package, tiny_onnx, capsys
     report, _ = tiny_package
     assert main(["bench", str(tiny_onnx), str(report.path)]) == 2
     assert "benchmark one model per run" in capsys.readouterr().err
+
+
+def test_predict_runs_the_package_through_its_registered_file_option(tiny_package, tmp_path):
+    """``vggzoo predict --aoti PKG`` opens the package the way every exported
+    file opens (the option the aoti runner registered), and agrees with
+    PyTorch on the same photo."""
+    import json
+
+    from PIL import Image
+
+    from vggzoo.cli import main as vggzoo_main
+    from vggzoo.inference import predict
+    from vggzoo.runtime import TorchRunner, open_file
+    from vggzoo.sample_images import load_photo
+
+    report, model = tiny_package
+    with open_file(report.path) as runner:
+        assert runner.name == "aoti"
+    photo = tmp_path / "cat.png"
+    Image.fromarray(load_photo("chelsea")).save(photo)
+    out = tmp_path / "p.json"
+    assert vggzoo_main(["predict", str(photo), "--aoti", str(report.path), "--scales", "256",
+                        "--no-flip", "--batch-size", "1", "--topk", "3", "--no-progress",
+                        "--json", str(out)]) == 0
+    got = json.loads(out.read_text())
+    assert got["backend"] == "aoti"
+    expected = predict([photo], runner=TorchRunner(model), scales="256", flip=False, topk=3)
+    top = got["predictions"][0]["top"]
+    assert [s["index"] for s in top] == [s.index for s in expected.predictions[0].top]
+    for ours, theirs in zip(top, expected.predictions[0].top):
+        assert abs(ours["probability"] - theirs.probability) < 1e-4

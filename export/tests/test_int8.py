@@ -15,7 +15,7 @@ import vggzoo.machine
 from vggzoo.cli import main as vggzoo_main
 from vggzoo_export.cli import main
 from vggzoo_export.int8 import split_images
-from vggzoo_export.trt.precision import compare_logits
+from vggzoo_export.parity import compare_logits
 
 #: The issue's target on the held-out digits.
 MIN_TOP1_AGREEMENT = 0.99

@@ -39,8 +39,10 @@ from vggzoo.runtime.base import Runner
 
 from .artifacts import staged_artifact
 from .errors import ArtifactError, ExportError
+from .contract import AOTI_ENTRY_KEY
+from .exporter import ExportReport
 from .metadata import ExportMetadata, describe
-from .onnx_export import ExportReport, ScoreMapAndLogits, prepare
+from .network import ScoreMapAndLogits, prepare
 from .parity import FP32_TOLERANCE, check_parity
 
 #: Smallest side of the dynamic entry: a score map of at least 2x2.
@@ -133,7 +135,7 @@ def export_aoti(model: nn.Module, output: str | os.PathLike, *, batch: int | Non
     props = meta.to_props()
     module = ScoreMapAndLogits(net).eval()
     with staged_artifact(output) as stage:
-        compiled = {e.name: _compile(module, e, batch, {**props, "vggzoo.aoti_entry": e.as_json()})
+        compiled = {e.name: _compile(module, e, batch, {**props, AOTI_ENTRY_KEY: e.as_json()})
                     for e in entries}
         package_aoti(str(stage / output.name), compiled)
         parity = {}
@@ -174,7 +176,7 @@ class AotiRunner(Runner):
             raise ArtifactError(f"{self.path} holds no compiled model; export it again")
         first = next(iter(self._programs.values())).get_metadata()
         self.metadata = ExportMetadata.from_props(first, source=str(self.path))
-        self.entries = [Entry.from_json(p.get_metadata()["vggzoo.aoti_entry"])
+        self.entries = [Entry.from_json(p.get_metadata()[AOTI_ENTRY_KEY])
                         for p in self._programs.values()]
         self.num_classes = self.metadata.num_classes
         self.preprocessing = self.metadata.preprocessing

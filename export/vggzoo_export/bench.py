@@ -67,19 +67,18 @@ class BenchRow:
     vs_best_fp32: float | None = None
 
 
+#: Backends whose files run on the CPU beside PyTorch here.
+BENCH_BACKENDS = ("onnxruntime", "aoti")
+
+
 def open_runner(path: str | Path, providers: str = "auto") -> Runner:
-    """The runner for an exported file, chosen by its suffix."""
-    path = Path(path)
-    if path.suffix == ".onnx":
-        from .ort_runner import OrtRunner
+    """The runner for an exported file: :func:`vggzoo.runtime.open_file`
+    with the backend its suffix names (ONNX Runtime gets ``providers``)."""
+    from vggzoo.runtime import backend_for_file, open_file
 
-        return OrtRunner(path, providers)
-    if path.suffix == ".pt2":
-        from .aoti import AotiRunner
-
-        return AotiRunner(path)
-    raise ArtifactError(f"cannot benchmark {path}: expected an .onnx or .pt2 file made by "
-                        f"vggzoo-export")
+    backend = backend_for_file(path, BENCH_BACKENDS)
+    return open_file(path, backend, **({"providers": providers}
+                                       if backend == "onnxruntime" else {}))
 
 
 def random_cases(sizes: Sequence[tuple[int, int]], batches: Sequence[int]) -> list[Case]:
@@ -218,9 +217,12 @@ def benchmark_files(paths: Sequence[str | Path], cases: Sequence[Case], *,
     if unknown:
         raise ArtifactError(f"--backend takes {', '.join(FILE_BACKENDS)}, got "
                             f"{', '.join(sorted(unknown))}")
+    from vggzoo.runtime import backend_for_file
+
     runners = [(path, backend, runner)
                for path in paths
-               for backend in (backends if Path(path).suffix == ".onnx" else ("onnxruntime",))
+               for backend in (backends if backend_for_file(path, BENCH_BACKENDS) == "onnxruntime"
+                               else ("onnxruntime",))
                if (runner := _open(path, backend, providers, notes)) is not None]
     if not runners:
         raise ArtifactError("nothing to benchmark: every runtime was left out (" +
@@ -267,13 +269,14 @@ def _open(path: str | Path, backend: str, providers: str, notes: list[str]) -> R
     if backend == "openvino-bf16" and not has_native_bf16():
         notes.append("OpenVINO bf16 left out: this CPU has no avx512_bf16/amx_bf16")
         return None
-    if backend == "openvino-bf16" and Path(path).suffix == ".onnx":
+    if backend == "openvino-bf16":
         from .metadata import read_onnx_metadata
 
         if read_onnx_metadata(path).config.get("precision", "fp32") != "fp32":
             return None  # bf16 is a way to run an fp32 file; int8 files run as int8
-    precision = "bf16" if backend == "openvino-bf16" else "fp32"
-    return RUNNERS.get("openvino").obj(onnx=path, precision=precision)
+    from vggzoo.runtime import open_file
+
+    return open_file(path, "openvino", precision="bf16" if backend == "openvino-bf16" else "fp32")
 
 
 def load_average() -> str:

@@ -12,13 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vggzoo import io
 from vggzoo.cli.errors import add_debug_argument, debug_enabled, run_command
-from vggzoo.errors import VggzooError
+from vggzoo.errors import OptionError, VggzooError
 
 from .artifacts import check_writable
+from .contract import DEFAULT_TEST_SCALES
 from .parity import parse_hw
 
 SUBCOMMANDS = ("bench", "demo")
@@ -53,10 +56,6 @@ def _batch(text: str) -> int | None:
     if text.isdigit() and int(text) >= 1:
         return int(text)
     raise argparse.ArgumentTypeError(f"--batch takes a positive integer or 'dynamic', got {text!r}")
-
-
-#: The paper's multi-scale test scales for jittered training ([256; 512]).
-DEFAULT_PROTOCOL_SCALES = [256, 384, 512]
 
 
 def export_parser() -> argparse.ArgumentParser:
@@ -94,7 +93,7 @@ def export_parser() -> argparse.ArgumentParser:
                         "(default 256,384,512)")
     add_int8_arguments(p)
     from .trt.cli import add_trt_arguments
-    from .triton import add_triton_arguments
+    from .triton_cli import add_triton_arguments
 
     add_trt_arguments(p)
     add_triton_arguments(p)
@@ -166,55 +165,167 @@ def demo_parser() -> argparse.ArgumentParser:
 def run_export(args: argparse.Namespace) -> int:
     if args.int8 or args.calibrate:
         return run_int8_export(args)
-    if args.trt or args.triton:
-        return run_serving_export(args)
-    report = export_model(args)
-    return 0 if report is not None else 1
+    run_steps(args, plan_export(args))
+    return 0
 
 
-def run_serving_export(args: argparse.Namespace) -> int:
-    """``--trt`` and/or ``--triton``: an fp32 ONNX file (``--onnx`` or
-    exported now), then the TensorRT engine built from it and/or the Triton
-    model repository.  Argument and TensorRT checks run before any work."""
+@dataclass
+class Step:
+    """One registered exporter of a ``vggzoo-export MODEL`` run."""
+
+    format: str
+    output: Path
+    options: dict[str, Any]
+    #: What it converts: ``None`` for the model, else a file an earlier step
+    #: writes (or ``--onnx`` / ``--engine`` names).
+    source: Path | None = None
+    #: The command-line flag of each option, for error messages.
+    flags: dict[str, str] = field(default_factory=dict)
+    #: File name suggested when ``-o`` names a folder.
+    default_name: str | None = None
+
+
+#: Flags of the network exporters' options.
+NETWORK_FLAGS = {"opset": "--opset", "batch": "--batch", "exporter": "--exporter",
+                 "sizes": "--sizes", "fp16": "--fp16"}
+
+
+def plan_export(args: argparse.Namespace) -> list[Step]:
+    """The exporters this command line asks for, in order, with every
+    option and output checked: nothing is built or written before all pass.
+
+    ``--format F`` (default onnx) exports the model; ``--protocol dense``,
+    ``--trt`` and ``--triton`` chain the ``protocol-dense``, ``tensorrt``
+    and ``triton`` exporters on the ONNX file (``--onnx FILE`` instead of a
+    fresh export for the last two)."""
     from vggzoo.cli.output import echo
+    from vggzoo.registry import EXPORTERS
 
-    from .trt.cli import build_from_args, profiles_from_args
-    from .triton import write_from_args
+    from .exporter import check_options, check_values
+    from .trt.cli import trt_options
+    from .triton_cli import triton_options, triton_source
 
-    if args.format != "onnx" or args.protocol:
+    serving = bool(args.trt or args.triton)
+    if serving and (args.format != "onnx" or args.protocol):
         raise VggzooError("--trt / --triton build from the fully-convolutional ONNX file: "
                           "drop --format and --protocol")
     if args.triton and args.triton_backend == "tensorrt" and not (args.trt or args.engine):
         raise VggzooError("--triton with --backend tensorrt needs an engine: add --trt to build "
                           "one, or --engine PLAN")
-    if args.trt:
-        from .trt.availability import import_tensorrt
+    entry = EXPORTERS.get(args.format)
+    if entry.info.get("input", "model") != "model":
+        raise OptionError(f"format {args.format!r} converts an exported file, not a model "
+                          f"({entry.info.get('description', '')}): use its own flag, or "
+                          f"--format onnx / aoti")
+    if args.protocol and (args.format != "onnx" or args.batch is not None):
+        raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
+                          "doubles the batch inside the graph); drop --batch / --format")
+    if args.num_classes == 0:
+        from vggzoo.model import NO_CLASSES
 
-        profiles_from_args(args)  # bad profile options fail before anything is exported
-        import_tensorrt()  # fails at once, naming the package and the install command
-    planned = _onnx_model_name(Path(args.onnx)) if args.onnx else vggzoo_name(model_name(args))
-    if args.trt:
-        check_writable(Path(args.output or planned + ".plan"))
-    if args.triton:
-        io.check_writable_dir(args.triton, "--triton")
-    if args.onnx:
-        onnx_path = Path(args.onnx)
-        name = _onnx_model_name(onnx_path)
+        raise VggzooError(NO_CLASSES)
+    steps: list[Step] = []
+    if serving and args.onnx:
+        network = Path(args.onnx)
+        name = _onnx_model_name(network)
     else:
         name = vggzoo_name(model_name(args))
-        onnx_path = Path(name + ".onnx") if args.trt or args.output is None else args.output
-        args.output = onnx_path if not args.trt else args.output
-        export_model(args, output=onnx_path)
-    engine_path = None
+        default = name + entry.info.get("suffix", "")
+        if serving:
+            network = Path(name + ".onnx") if args.trt or args.output is None else args.output
+        else:
+            network = Path(args.output or default)
+        options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
+                                     "exporter": args.exporter, "sizes": args.sizes}.items()
+                   if v is not None}
+        if args.fp16:
+            options["fp16"] = True
+        steps.append(Step(args.format, network, options, flags=NETWORK_FLAGS,
+                          default_name=default))
+    if args.protocol:
+        steps.append(Step(f"protocol-{args.protocol}", protocol_path(network),
+                          {"scales": list(args.scales or DEFAULT_TEST_SCALES)}, network,
+                          {"scales": "--scales"}))
+    engine = None
     if args.trt:
-        engine_path = Path(args.output or name + ".plan")
-        sidecar = build_from_args(args, onnx_path, engine_path, log=echo)
-        echo(f"TensorRT engine: {engine_path} (+ {engine_path.name}.json), precision "
-             f"{sidecar.precision}")
+        engine = Path(args.output or name + ".plan")
+        steps.append(Step("tensorrt", engine, {**trt_options(args), "log": echo}, network))
     if args.triton:
-        repo = write_from_args(args, name, onnx_path=onnx_path, engine_path=engine_path)
-        echo(f"Triton model repository: {repo}")
-    return 0
+        steps.append(Step("triton", Path(args.triton), triton_options(args, name),
+                          triton_source(args, onnx_path=network, engine_path=engine)))
+    for step in steps:  # every option of every step, before any value check
+        check_options(step.format, EXPORTERS.get(step.format).obj, step.options,
+                      flags=step.flags)
+    for step in steps:
+        exporter = EXPORTERS.get(step.format)
+        check_values(exporter.obj, step.output, step.options)
+        if not exporter.info.get("folder"):
+            check_writable(step.output, step.default_name)
+    return steps
+
+
+def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
+    """Run the planned exporters in order (each writes atomically) and
+    print what each wrote and how it was checked."""
+    import vggzoo
+    from vggzoo.cli.output import echo, get_console, print_table
+    from vggzoo.registry import EXPORTERS
+
+    from .exporter import Exporter
+
+    status = get_console(stderr=True).status
+    model = None
+    if any(step.source is None for step in steps):
+        model = vggzoo.create(model_name(args), weights=args.weights,
+                              num_classes=args.num_classes, width_mult=args.width_mult)
+        if args.weights is None:
+            get_console(stderr=True).print(
+                f"[bold red]WARNING[/]: no --weights given: exporting "
+                f"{model.pretrained_cfg['name']} with RANDOM weights (fine for benchmarks, "
+                f"useless for predictions)", highlight=False)
+    table: tuple[str, list, bool] | None = None
+
+    def flush() -> None:
+        nonlocal table
+        if table is not None:
+            print_table(table[0], ("", ""), table[1])
+            echo("Checked against PyTorch: parity passed." if table[2] else
+                 "Not checked against PyTorch: this format reports no parity check.")
+            table = None
+
+    for step in steps:
+        exporter: Exporter = EXPORTERS.get(step.format).obj
+        if step.source is None:
+            with status(f"exporting {model.pretrained_cfg['name']} as {step.format} to "
+                        f"{step.output}, then checking it against PyTorch ..."):
+                report = exporter(model, step.output, **step.options)
+            table = (f"{report.metadata.model} exported as {step.format}", [
+                ("file", ", ".join(str(f) for f in report.files)),
+                ("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}"
+                                                    for k, v in report.parity.items())),
+                ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)],
+                bool(report.parity))
+        elif step.format.startswith("protocol-"):
+            scales = step.options["scales"]
+            with status(f"building the dense protocol graph (scales {scales}) ..."):
+                report = exporter(step.source, step.output, **step.options)
+            row = (f"{report.path} (scales {scales}, parity "
+                   f"{max(report.parity.values()):.2g})")
+            if table is not None:
+                table[1].append(("protocol graph", row))
+            else:
+                echo(f"protocol graph: {row}")
+        else:
+            flush()
+            report = exporter(step.source, step.output, **step.options)
+            if step.format == "tensorrt":
+                echo(f"TensorRT engine: {report.path} (+ {report.path.name}.json), precision "
+                     f"{step.options['precision']}")
+            elif step.format == "triton":
+                echo(f"Triton model repository: {report.path}")
+            else:
+                echo(f"{step.format}: {', '.join(str(f) for f in report.files)}")
+    flush()
 
 
 def run_int8_export(args: argparse.Namespace) -> int:
@@ -283,64 +394,6 @@ def _onnx_model_name(path: Path) -> str:
     from .metadata import read_onnx_metadata
 
     return read_onnx_metadata(path).model
-
-
-def export_model(args: argparse.Namespace, output: Path | None = None):
-    """Export ``args.model`` with ``args.format`` (plain ``vggzoo-export MODEL``)."""
-    import vggzoo
-    from vggzoo.cli.output import echo, get_console, print_table
-    from vggzoo.registry import EXPORTERS
-
-    entry = EXPORTERS.get(args.format)
-    if args.protocol and (args.format != "onnx" or args.batch is not None):
-        raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
-                          "doubles the batch inside the graph); drop --batch / --format")
-    if args.num_classes == 0:
-        from vggzoo.model import NO_CLASSES
-
-        raise VggzooError(NO_CLASSES)
-    name = model_name(args)
-    default = vggzoo_name(name) + entry.info.get("suffix", "")
-    planned = output or args.output or Path(default)
-    check_writable(planned, default)  # before the model is built or anything exported
-    if args.protocol:
-        check_writable(protocol_path(planned))
-    model = vggzoo.create(name, weights=args.weights, num_classes=args.num_classes,
-                          width_mult=args.width_mult)
-    if args.weights is None:
-        get_console(stderr=True).print(
-            f"[bold red]WARNING[/]: no --weights given: exporting {model.pretrained_cfg['name']} "
-            f"with RANDOM weights (fine for benchmarks, useless for predictions)", highlight=False)
-    output = planned
-    options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
-                                 "exporter": args.exporter, "sizes": args.sizes}.items()
-               if v is not None}
-    if args.fp16:
-        options["fp16"] = True
-    status = get_console(stderr=True).status
-    try:
-        with status(f"exporting {model.pretrained_cfg['name']} as {args.format} to {output}, "
-                    f"then checking it against PyTorch ..."):
-            report = entry.obj(model, output, **options)
-    except TypeError as exc:
-        if "unexpected keyword" not in str(exc):
-            raise
-        raise VggzooError(f"format {args.format!r} does not take that option ({exc}); "
-                          f"drop it or use --format onnx") from None
-    rows = [("file", ", ".join(str(f) for f in report.files)),
-            ("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}" for k, v in report.parity.items())),
-            ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)]
-    if args.protocol == "dense":
-        from .protocol_graph import export_protocol_graph
-
-        scales = args.scales or DEFAULT_PROTOCOL_SCALES
-        with status(f"building the dense protocol graph (scales {scales}) ..."):
-            graph = export_protocol_graph(report.path, protocol_path(report.path), scales=scales)
-        rows.append(("protocol graph", f"{graph.path} (scales {scales}, parity "
-                     f"{max(graph.parity.values()):.2g})"))
-    print_table(f"{report.metadata.model} exported as {args.format}", ("", ""), rows)
-    echo("Checked against PyTorch: parity passed.")
-    return report
 
 
 def protocol_path(network: Path) -> Path:

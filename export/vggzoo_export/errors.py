@@ -3,7 +3,7 @@ print them as one line that names the problem and the fix."""
 
 from __future__ import annotations
 
-from vggzoo.errors import VggzooError
+from vggzoo.errors import OptionError, VggzooError
 
 
 class ExportError(VggzooError, RuntimeError):
@@ -25,3 +25,8 @@ class ArtifactError(VggzooError, ValueError):
 class EngineMismatchError(VggzooError, RuntimeError):
     """An engine that cannot run here (other TensorRT or GPU, stale or
     missing sidecar); the message says how to rebuild it."""
+
+
+class ExporterOptionError(OptionError):
+    """An option the chosen export format does not take (a typo, or an
+    option of another format); raised before any work starts."""

@@ -22,7 +22,7 @@ Before the file is moved into place, it and the fp32 network run on
 held-out images from the same folder (never the calibration ones) and the
 top-1 / top-5 agreement and largest logit difference are measured with the
 same report reduced-precision TensorRT engines get
-(:class:`vggzoo_export.trt.precision.AgreementReport`).  Below
+(:class:`vggzoo_export.parity.AgreementReport`).  Below
 ``min_agreement`` top-1 agreement nothing is written.
 
 >>> export_int8(vggzoo.create("vgg16", weights="vgg16.pth"), "vgg16.int8.onnx",
@@ -49,10 +49,12 @@ from vggzoo.model_cfg import PretrainedCfg
 from vggzoo.preprocess import Preprocessing, to_input
 
 from .artifacts import check_writable, staged_artifact
-from .errors import AgreementError, ExportError
+from .contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
+from .errors import ExportError
+from .exporter import ExportReport
 from .metadata import read_onnx_metadata
-from .onnx_export import INPUT_NAME, OUTPUT_NAMES, ExportReport, export_onnx
-from .trt.precision import AgreementReport, compare_runs
+from .onnx_export import export_onnx
+from .parity import AgreementReport, check_agreement, compare_runs
 
 #: Images whose activation ranges calibrate the network (the issue's
 #: measurement used 4 batches; 32 images cost seconds at 224).
@@ -227,30 +229,25 @@ def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str |
             agreement = compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
                                      lambda x: cand.logits(torch.from_numpy(x)).numpy(),
                                      image_batches(split.held_out, pre, scales))
-        if not np.isfinite(agreement.max_abs_diff):
-            raise AgreementError(f"the int8 network gives non-finite logits on held-out images "
-                                 f"of {root}; nothing was written")
-        if not agreement.top1_agreement >= min_agreement:
-            raise AgreementError(
-                f"int8 top-1 agreement with fp32 is {agreement.top1_agreement:.1%} on "
-                f"{agreement.images} held-out images of {root}, below --min-agreement "
-                f"{min_agreement:.1%}; nothing was written. Calibrate on more images "
-                f"(--calibration-images) like the ones you will run, or keep fp32")
+        check_agreement(agreement, min_agreement, what="int8", images=f"held-out images of {root}",
+                        threshold="--min-agreement",
+                        fix="Calibrate on more images (--calibration-images) like the ones you "
+                            "will run, or keep fp32")
         calibration = {"images": len(split.calibration), "sha256": split.calibration_sha256(root),
                        "scales": scales, "method": "minmax", "reduce_range": reduce_range,
                        "per_channel": True, "format": "qdq", "activations": "uint8",
                        "weights": "int8"}
         proto = onnx.load(str(quantized))
         config = dict(meta.config, precision="int8")
-        props = {**meta.to_props(), "vggzoo.config": json.dumps(config, sort_keys=True),
-                 "vggzoo.calibration": json.dumps(calibration),
-                 "vggzoo.agreement": json.dumps(agreement.as_dict())}
+        props = {**meta.to_props(), CONFIG_KEY: json.dumps(config, sort_keys=True),
+                 CALIBRATION_KEY: json.dumps(calibration),
+                 AGREEMENT_KEY: json.dumps(agreement.as_dict())}
         del proto.metadata_props[:]
         onnx.helper.set_model_props(proto, props)
         onnx.save_model(proto, str(stage / output.name))
     report = ExportReport(output, [output], read_onnx_metadata(output), fp32.parity,
                           time.perf_counter() - start,
-                          [f"int8 vs fp32: {agreement.summary()}"])
+                          [f"int8 vs fp32: {agreement.summary()}"], agreement=agreement)
     return Int8Report(report, agreement, calibration)
 
 
@@ -274,7 +271,7 @@ def _classifier_node(path: Path) -> str:
 
     graph = onnx.load(str(path), load_external_data=False).graph
     producer = {out: node for node in graph.node for out in node.output}
-    name = OUTPUT_NAMES[0]
+    name = SCORE_MAP_NAME
     while name in producer:
         node = producer[name]
         if node.op_type == "Conv":

@@ -21,9 +21,8 @@ from torch import nn
 import vggzoo
 from vggzoo.preprocess import Preprocessing
 
+from .contract import METADATA_PREFIX as PREFIX
 from .errors import ArtifactError
-
-PREFIX = "vggzoo."
 
 
 @dataclass(frozen=True)
@@ -110,6 +109,9 @@ def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
     """The vggzoo metadata of an exported ONNX file (weights are not read)."""
     import onnx
 
+    if not Path(path).is_file():
+        raise ArtifactError(f"ONNX file {path} does not exist; export one with "
+                            f"`vggzoo-export MODEL -o {path}`")
     model = onnx.load(str(path), load_external_data=False)
     return ExportMetadata.from_props({p.key: p.value for p in model.metadata_props},
                                      source=str(path))

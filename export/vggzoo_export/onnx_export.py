@@ -23,67 +23,21 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-import vggzoo
-from vggzoo.model_cfg import model_cfg
-
 from .artifacts import staged_artifact
+from .contract import (DEFAULT_OPSET, EXTERNAL_DATA_THRESHOLD, INPUT_NAME, OUTPUT_NAMES,
+                       data_file_name)
 from .errors import ExportError
-from .metadata import ExportMetadata, describe
+from .exporter import ExportReport
+from .metadata import describe
+from .network import ScoreMapAndLogits, prepare
 from .parity import DEFAULT_PARITY_SIZES, FP16_TOLERANCE, FP32_TOLERANCE, check_parity
 
-DEFAULT_OPSET = 18
-INPUT_NAME = "input"
-OUTPUT_NAMES = ("score_map", "logits")
-#: Protobuf's hard limit; larger models must keep weights in a .data file.
-PROTOBUF_LIMIT = 2 * 1024**3
-#: Headroom for the graph itself and metadata.
-EXTERNAL_DATA_THRESHOLD = PROTOBUF_LIMIT - 64 * 1024**2
 EXPORTERS = ("torchscript", "dynamo")
-
-
-class ScoreMapAndLogits(nn.Module):
-    """The exported function: score map and its spatial mean (optionally
-    computed in fp16 with fp32 inputs and outputs)."""
-
-    def __init__(self, net: nn.Module, *, fp16: bool = False) -> None:
-        super().__init__()
-        self.net = net.half() if fp16 else net
-        self.fp16 = fp16
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.net.score_map(x.half() if self.fp16 else x)
-        return scores.float(), scores.float().mean(dim=(2, 3))
-
-
-@dataclass
-class ExportReport:
-    """What an exporter wrote and how it checked it."""
-
-    path: Path
-    files: list[Path]
-    metadata: ExportMetadata
-    parity: dict[str, float]
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-
-
-def data_file_name(path: Path) -> str:
-    """Name of the external-data companion of an ONNX file."""
-    return path.name + ".data"
-
-
-def prepare(model: nn.Module) -> nn.Module:
-    """The fully-convolutional, eval-mode, CPU float copy that gets exported."""
-    if model_cfg(model) is None:
-        raise ExportError("export needs a model made by vggzoo.create (its pretrained_cfg "
-                          "names the architecture)")
-    return vggzoo.to_fully_conv(model).float().cpu().eval()
 
 
 def export_onnx(model: nn.Module, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET,

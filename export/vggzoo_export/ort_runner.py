@@ -29,11 +29,10 @@ from vggzoo.machine import physical_cores  # noqa: F401  (re-exported: bench scr
 from vggzoo.runtime.base import Runner
 from vggzoo.scales import parse_scales
 
+from .contract import (DEFAULT_MAX_BATCH, DEFAULT_TEST_SCALES, GRAPH_KEY, INPUT_NAME,
+                       LOGITS_NAME, PROTOCOL_GRAPH, SCORE_MAP_NAME)
 from .errors import ArtifactError
 from .metadata import ExportMetadata
-from .onnx_export import INPUT_NAME
-from .trt.ort_provider import tensorrt_provider_options
-from .trt.profiles import DEFAULT_MAX_BATCH, DEFAULT_SCALES, derive_profiles
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 #: What each ``providers=`` shorthand asks for, fastest first.
@@ -131,13 +130,16 @@ class OrtRunner(Runner):
 
     def __init__(self, path: str | os.PathLike, providers: str | list | tuple = "auto", *,
                  threads: int | None = None, trt_cache_dir: str | os.PathLike | None = None,
-                 trt_scales: Sequence[int] = (224, *DEFAULT_SCALES),
+                 trt_scales: Sequence[int] = (224, *DEFAULT_TEST_SCALES),
                  trt_max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.path = Path(path)
         options = {}
         if TENSORRT in resolve_providers(providers):
             # TensorRT EP: profiles covering the test scales (both orientations),
             # engine and timing caches so the engine is built once per machine.
+            from .trt.ort_provider import tensorrt_provider_options
+            from .trt.profiles import derive_profiles
+
             cache = Path(trt_cache_dir or Path.home() / ".cache" / "vggzoo" / "tensorrt")
             cache.mkdir(parents=True, exist_ok=True)
             profiles = derive_profiles(trt_scales, max_batch=trt_max_batch)
@@ -145,7 +147,7 @@ class OrtRunner(Runner):
         self.session = open_session(self.path, providers=providers, threads=threads,
                                     provider_options=options)
         props = self.session.get_modelmeta().custom_metadata_map
-        if props.get("vggzoo.graph") == "protocol":
+        if props.get(GRAPH_KEY) == PROTOCOL_GRAPH:
             raise ArtifactError(f"{self.path} is a whole-protocol graph (raw image in, posteriors "
                                 f"out); run it with vggzoo_export.protocol_graph.ProtocolSession")
         self.metadata = ExportMetadata.from_props(props, source=str(self.path))
@@ -163,7 +165,7 @@ class OrtRunner(Runner):
     def _check(self, batch: torch.Tensor) -> None:
         self.metadata.check_batch(batch, str(self.path))
 
-    def run(self, batch: torch.Tensor, output: str = "logits") -> torch.Tensor:
+    def run(self, batch: torch.Tensor, output: str = LOGITS_NAME) -> torch.Tensor:
         """One output (``"logits"`` or ``"score_map"``) for a preprocessed batch."""
         self._check(batch)
         if self.on_gpu:
@@ -184,11 +186,11 @@ class OrtRunner(Runner):
         return torch.from_numpy(binding.copy_outputs_to_cpu()[0])
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.run(batch, "logits")
+        return self.run(batch, LOGITS_NAME)
 
     def score_map(self, batch: torch.Tensor) -> torch.Tensor:
         """The (N, K, h, w) class score map."""
-        return self.run(batch, "score_map")
+        return self.run(batch, SCORE_MAP_NAME)
 
     def close(self) -> None:
         self.session = None  # type: ignore[assignment]

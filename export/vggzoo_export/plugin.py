@@ -12,19 +12,29 @@ from typing import Any
 from vggzoo.hookspecs import Register, hookimpl
 from vggzoo.options import LazyCallable
 
+from .exporter import LazyExporter
 
-def export_onnx(model: Any, output: Any, **options: Any) -> Any:
-    """ONNX exporter entry (see :func:`vggzoo_export.onnx_export.export_onnx`)."""
-    from .onnx_export import export_onnx as export
-
-    return export(model, output, **options)
-
-
-def export_aoti(model: Any, output: Any, **options: Any) -> Any:
-    """AOTInductor exporter entry (see :func:`vggzoo_export.aoti.export_aoti`)."""
-    from .aoti import export_aoti as export
-
-    return export(model, output, **options)
+#: The export formats, each an :class:`vggzoo_export.exporter.Exporter`
+#: loaded on first use.  ``input`` says what the exporter converts: a model,
+#: or the file the named exporter wrote; ``folder`` marks a folder output.
+EXPORT_FORMATS: list[tuple[LazyExporter, dict[str, Any]]] = [
+    (LazyExporter("onnx", ".onnx_export", "export_onnx"),
+     {"suffix": ".onnx", "input": "model",
+      "description": "ONNX, dynamic batch/height/width, score map + logits"}),
+    (LazyExporter("aoti", ".aoti", "export_aoti"),
+     {"suffix": ".pt2", "input": "model",
+      "description": "AOTInductor package (.pt2), runs without Python model code"}),
+    (LazyExporter("protocol-dense", ".protocol_exporter", "export_dense_protocol"),
+     {"suffix": ".dense.onnx", "input": "onnx",
+      "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "
+                     "posteriors out); --protocol dense"}),
+    (LazyExporter("tensorrt", ".trt.export", "export_tensorrt", check="check_tensorrt"),
+     {"suffix": ".plan", "input": "onnx",
+      "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
+    (LazyExporter("triton", ".triton", "export_triton", check="check_triton"),
+     {"suffix": "", "input": "onnx", "folder": True,
+      "description": "Triton model repository serving the ONNX file or engine; --triton REPO"}),
+]
 
 
 #: Runner factories, imported on use; their signatures are the options
@@ -36,19 +46,18 @@ build_aoti_runner = LazyCallable("vggzoo_export.aoti:build_aoti_runner")
 
 @hookimpl
 def vggzoo_register_exporters(register: Register) -> None:
-    register("onnx", export_onnx, suffix=".onnx",
-             description="ONNX, dynamic batch/height/width, score map + logits")
-    register("aoti", export_aoti, suffix=".pt2",
-             description="AOTInductor package (.pt2), runs without Python model code")
+    for exporter, info in EXPORT_FORMATS:
+        register(exporter.name, exporter, **info)
 
 
 @hookimpl
 def vggzoo_register_runners(register: Register) -> None:
-    register("onnxruntime", build_ort_runner, aliases=["ort"],
+    # suffix / file_option: see vggzoo.runtime.files.open_file
+    register("onnxruntime", build_ort_runner, aliases=["ort"], suffix=".onnx", file_option="onnx",
              description="ONNX Runtime on an exported .onnx file (TensorRT > CUDA > CPU EP)")
-    register("tensorrt", build_trt_runner, aliases=["trt"],
+    register("tensorrt", build_trt_runner, aliases=["trt"], suffix=".plan", file_option="engine",
              description="TensorRT engine (vggzoo-export MODEL --trt) on an NVIDIA GPU")
-    register("aoti", build_aoti_runner,
+    register("aoti", build_aoti_runner, suffix=".pt2", file_option="package",
              description="AOTInductor package (.pt2) made by vggzoo-export --format aoti")
 
 

@@ -9,13 +9,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .contract import (GRAPH_KEY, IMAGE_NAME, INPUT_NAME, LOGITS_NAME, POSTERIORS_NAME,
+                       PROTOCOL_GRAPH, PROTOCOL_KEY)
 from .errors import ExportError
 from .metadata import ExportMetadata
-from .onnx_export import INPUT_NAME
 from .protocol_ops import OpBuilder, resize_shortest_side, scalar
 
-IMAGE_NAME = "image"
-POSTERIORS_NAME = "posteriors"
 MIN_OPSET = 13
 
 
@@ -72,8 +71,8 @@ def build_protocol_graph(network, scales: Sequence[int], *, flip: bool = True):
     model = helper.make_model(graph, opset_imports=list(network.opset_import),
                               ir_version=network.ir_version, producer_name="vggzoo-export")
     props = {**{p.key: p.value for p in network.metadata_props},
-             "vggzoo.graph": "protocol",
-             "vggzoo.protocol": json.dumps({"name": "dense", "scales": list(scales), "flip": flip,
+             GRAPH_KEY: PROTOCOL_GRAPH,
+             PROTOCOL_KEY: json.dumps({"name": "dense", "scales": list(scales), "flip": flip,
                                             "input": "uint8 RGB (N, 3, H, W), any H, W",
                                             "output": "posteriors (N, K)"})}
     onnx.helper.set_model_props(model, props)
@@ -96,4 +95,4 @@ def _inline_network(b: OpBuilder, network, batch: str, *, prefix: str, shared: s
                                 domain=node.domain)
         copy.attribute.extend(node.attribute)
         b.nodes.append(copy)
-    return rename("logits")
+    return rename(LOGITS_NAME)

@@ -44,9 +44,9 @@ import torch
 
 from .artifacts import staged_artifact
 from .errors import ExportError
-from .onnx_export import EXTERNAL_DATA_THRESHOLD, data_file_name
+from .contract import EXTERNAL_DATA_THRESHOLD, IMAGE_NAME, POSTERIORS_NAME, data_file_name
 from .parity import FP32_TOLERANCE
-from .protocol_builder import IMAGE_NAME, MIN_OPSET, POSTERIORS_NAME, build_protocol_graph
+from .protocol_builder import MIN_OPSET, build_protocol_graph
 from .protocol_reference import eval_dense_posteriors, log_posterior_diff, torch_dense_posteriors
 from .protocol_session import ProtocolSession
 

@@ -10,7 +10,7 @@ import torch
 
 from .errors import ArtifactError
 from .metadata import ExportMetadata
-from .protocol_builder import IMAGE_NAME, POSTERIORS_NAME
+from .contract import GRAPH_KEY, IMAGE_NAME, POSTERIORS_NAME, PROTOCOL_GRAPH, PROTOCOL_KEY
 
 
 class ProtocolSession:
@@ -26,10 +26,10 @@ class ProtocolSession:
         self.path = Path(path)
         self.session = open_session(self.path, providers=providers)
         props = self.session.get_modelmeta().custom_metadata_map
-        if props.get("vggzoo.graph") != "protocol":
+        if props.get(GRAPH_KEY) != PROTOCOL_GRAPH:
             raise ArtifactError(f"{self.path} is not a protocol graph; export one with "
                                 f"`vggzoo-export MODEL --protocol dense`")
-        self.protocol = json.loads(props["vggzoo.protocol"])
+        self.protocol = json.loads(props[PROTOCOL_KEY])
         self.metadata = ExportMetadata.from_props(props, source=str(self.path))
 
     def posteriors(self, image: torch.Tensor) -> torch.Tensor:

@@ -20,10 +20,10 @@ PosixPath('models/vgg16/config.pbtxt')
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +31,13 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto
 
+from vggzoo import io
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.io import atomic_path
 
-from .trt.cli import add_argument_once, add_max_batch_argument
-from .trt.runner import model_facts
+from .contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
+from .exporter import ExportReport
+from .metadata import ExportMetadata
 from .trt.sidecar import read_sidecar, sidecar_path
 
 TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt")
@@ -108,8 +110,8 @@ def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
                   outputs: Sequence[TritonTensor], *, max_batch: int, metadata: dict,
                   profiles: int = 0, queue_delay_us: int = DEFAULT_QUEUE_DELAY_US) -> str:
     """The ``config.pbtxt`` text (protobuf text format of Triton's ModelConfig)."""
-    preprocessing, min_size = model_facts(metadata)
-    pre = preprocessing.as_dict()
+    facts = ExportMetadata.from_props(metadata, source=f"the model file of {name}")
+    pre, min_size = facts.preprocessing.as_dict(), facts.min_input_size
     lines = [
         f"# Triton model configuration for {name}, written by vggzoo-export.",
         "# Input: float32 RGB images, NCHW, values scaled to [0, 1] then normalised",
@@ -138,21 +140,48 @@ def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
         listed = ", ".join(f'"{i}"' for i in range(profiles))
         lines.append(f"instance_group [ {{ kind: KIND_GPU count: 1 profile: [ {listed} ] }} ]")
     for key, value in (("preprocessing", json.dumps(pre)), ("min_input_size", str(min_size)),
-                       ("model", metadata.get("vggzoo.model", name))):
+                       ("model", metadata.get(MODEL_KEY, name))):
         lines.append(f"parameters {{ key: \"{key}\" value: {{ string_value: {json.dumps(value)} }} }}")
     return "\n".join(lines) + "\n"
 
 
-def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
-                     name: str, backend: str = "onnxruntime", max_batch: int = 32,
-                     version: int = 1) -> Path:
-    """Copy ``model_file`` into ``repo/name/version/`` and write
-    ``repo/name/config.pbtxt`` (both atomically); returns the config path."""
+def check_triton(repo: str | os.PathLike, /, *, backend: str = "onnxruntime",
+                 max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    """Reject a bad backend, batch or repository folder before any work."""
     if backend not in TRITON_BACKENDS:
         raise OptionError(f"unknown Triton backend {backend!r}: choose one of "
                           f"{', '.join(TRITON_BACKENDS)}")
     if int(max_batch) != max_batch or max_batch < 1:
         raise OptionError(f"--max-batch must be a positive integer, got {max_batch}")
+    io.check_writable_dir(repo, "--triton")
+
+
+def export_triton(model_file: str | os.PathLike, repo: str | os.PathLike, /, *,
+                  backend: str = "onnxruntime", name: str | None = None,
+                  max_batch: int = DEFAULT_MAX_BATCH, version: int = 1) -> ExportReport:
+    """The ``triton`` exporter: :func:`write_repository` for an ONNX file
+    (``backend="onnxruntime"``) or an engine (``"tensorrt"``), named after
+    the model the file records unless ``name`` is given."""
+    start = time.perf_counter()
+    config = write_repository(repo, model_file, name=name, backend=backend, max_batch=max_batch,
+                              version=version)
+    model_dir = config.parent
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file())
+    metadata = (read_sidecar(model_file).onnx_metadata if backend == "tensorrt"
+                else onnx_tensors(model_file)[2])
+    return ExportReport(config, files, ExportMetadata.from_props(metadata, source=str(model_file)),
+                        {}, time.perf_counter() - start,
+                        [f"Triton model {model_dir.name!r}, backend {backend}, max batch "
+                         f"{max_batch}"])
+
+
+def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
+                     name: str | None = None, backend: str = "onnxruntime",
+                     max_batch: int = DEFAULT_MAX_BATCH, version: int = 1) -> Path:
+    """Copy ``model_file`` into ``repo/name/version/`` and write
+    ``repo/name/config.pbtxt`` (both atomically); returns the config path.
+    ``name`` defaults to the model the file records (``vggzoo.model``)."""
+    check_triton(repo, backend=backend, max_batch=max_batch)
     source = Path(model_file)
     if not source.is_file():
         raise VggzooError(f"model file {source} does not exist")
@@ -161,6 +190,7 @@ def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
         inputs, outputs, metadata, profiles = engine_tensors(source, max_batch)
     else:
         inputs, outputs, metadata = onnx_tensors(source)
+    name = name or metadata.get(MODEL_KEY) or source.stem
     config = render_config(name, backend, inputs, outputs, max_batch=max_batch,
                            metadata=metadata, profiles=profiles)
     model_dir = Path(repo) / name
@@ -182,7 +212,7 @@ def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
 
 def class_labels(metadata: dict) -> list[str] | None:
     """The class names an exported file records (``vggzoo.classes``), if any."""
-    text = metadata.get("vggzoo.classes")
+    text = metadata.get(CLASSES_KEY)
     names = json.loads(text) if text else None
     return [str(n).replace("\n", " ") for n in names] if names else None
 
@@ -202,36 +232,3 @@ def _files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path,
     return pairs
 
 
-def add_triton_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--triton`` options of ``vggzoo-export MODEL``."""
-    group = parser.add_argument_group("Triton model repository (--triton)")
-    group.add_argument("--triton", metavar="REPO",
-                       help="write a Triton model repository REPO/NAME/{config.pbtxt,1/model.*}")
-    add_argument_once(group, "--backend", dest="triton_backend", choices=TRITON_BACKENDS,
-                      default="onnxruntime",
-                      help="Triton backend: onnxruntime (model.onnx) or tensorrt (model.plan "
-                           "from --trt or --engine); default onnxruntime")
-    add_argument_once(group, "--engine", metavar="PLAN",
-                      help="an engine built earlier (with its .json sidecar) for --backend tensorrt")
-    group.add_argument("--triton-name", metavar="NAME",
-                       help="model name in the repository (default: the model's name)")
-    add_max_batch_argument(group)
-
-
-def write_from_args(args: argparse.Namespace, model_name: str, *,
-                    onnx_path: str | os.PathLike | None = None,
-                    engine_path: str | os.PathLike | None = None) -> Path:
-    """``--triton REPO``: write the repository from the ONNX file or engine
-    this command produced (or ``--engine``)."""
-    backend = getattr(args, "triton_backend", "onnxruntime")
-    if backend == "tensorrt":
-        model_file = engine_path or getattr(args, "engine", None)
-        if model_file is None:
-            raise OptionError("--triton with --backend tensorrt needs an engine: add --trt to "
-                              "build one, or --engine PLAN")
-    else:
-        model_file = onnx_path
-        if model_file is None:
-            raise OptionError("--triton with --backend onnxruntime needs the ONNX file")
-    return write_repository(args.triton, model_file, name=args.triton_name or model_name,
-                            backend=backend, max_batch=args.max_batch)

@@ -54,25 +54,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _backend(args: argparse.Namespace) -> tuple[str, dict]:
+    """The backend and its options: ``--onnx``/``--engine``/``--aoti`` pick
+    the backend that registered those files, unless ``--backend`` names
+    another one that takes the same option (``--backend openvino --onnx``)."""
     from ..runtime.base import runner_options
+    from ..runtime.files import file_option
     from .eval import _runner_options
 
     chosen = {"onnx": "onnxruntime", "engine": "tensorrt", "aoti": "aoti"}
     backend = args.backend
+    files: dict[str, str] = {}
     for key, name in chosen.items():
-        if getattr(args, key) is None:
+        path = getattr(args, key)
+        if path is None:
             continue
         if backend is not None and backend != name:
-            if key in (runner_options(backend) or {}):  # e.g. --onnx on --backend openvino
-                continue
-            raise OptionError(f"--{key} runs on the {name} backend, not --backend {backend}: "
-                              f"drop --backend")
+            if key not in (runner_options(backend) or {}):
+                raise OptionError(f"--{key} runs on the {name} backend, not --backend {backend}: "
+                                  f"drop --backend")
+            files[key] = path
+            continue
         backend = name
+        files[file_option(name)] = path  # the option the backend registered for its files
     backend = backend or "torch"
-    options = _runner_options(args, backend)
-    if args.aoti is not None:
-        options["package"] = args.aoti
-    return backend, options
+    return backend, {**_runner_options(args, backend), **files}
 
 
 def run_predict(args: argparse.Namespace) -> int:

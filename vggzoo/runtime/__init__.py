@@ -4,6 +4,7 @@ TensorRT or a third-party backend (registered through
 ``vggzoo_register_runners``)."""
 
 from .base import Runner, create_runner
+from .files import backend_for_file, open_file
 from .torch_runner import TorchRunner
 
-__all__ = ["Runner", "TorchRunner", "create_runner"]
+__all__ = ["Runner", "TorchRunner", "backend_for_file", "create_runner", "open_file"]

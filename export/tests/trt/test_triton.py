@@ -11,7 +11,8 @@ import vggzoo
 from vggzoo.errors import OptionError
 from vggzoo_export.trt.cli import add_trt_arguments
 from vggzoo_export.trt.sidecar import read_sidecar, sidecar_path
-from vggzoo_export.triton import add_triton_arguments, write_from_args, write_repository
+from vggzoo_export.triton import write_repository
+from vggzoo_export.triton_cli import add_triton_arguments, write_from_args
 
 from test_trt_sidecar import make_engine
 

@@ -3,19 +3,30 @@ optimisation profiles from the paper's test scales, engine + JSON sidecar,
 and :class:`TrtRunner` behind vggzoo's runner interface.
 
 Nothing here imports ``tensorrt`` at import time: without it, building or
-running an engine fails at once with :func:`missing_tensorrt_error`.
+running an engine fails at once with :func:`missing_tensorrt_error`.  The
+public names below load their module on first use, so importing one
+submodule (``vggzoo_export.trt.profiles``) does not import the others.
 """
 
-from .availability import import_tensorrt, missing_tensorrt_error, tensorrt_available
-from .builder import build_engine, parse_bytes
-from .precision import PRECISIONS, compare_logits, convert_onnx_file, convert_precision
-from .profiles import Profile, derive_profiles, explicit_profile, parse_shape, select_profile
-from .runner import TrtRunner
-from .sidecar import EngineMismatchError, EngineSidecar, read_sidecar
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "PRECISIONS", "EngineMismatchError", "EngineSidecar", "Profile", "TrtRunner",
-    "build_engine", "compare_logits", "convert_onnx_file", "convert_precision",
-    "derive_profiles", "explicit_profile", "import_tensorrt", "missing_tensorrt_error",
-    "parse_bytes", "parse_shape", "read_sidecar", "select_profile", "tensorrt_available",
-]
+_LAZY = {
+    "import_tensorrt": "availability", "missing_tensorrt_error": "availability",
+    "tensorrt_available": "availability",
+    "build_engine": "builder", "parse_bytes": "builder",
+    "PRECISIONS": "precision", "convert_onnx_file": "precision",
+    "convert_precision": "precision",
+    "Profile": "profiles", "derive_profiles": "profiles", "explicit_profile": "profiles",
+    "parse_shape": "profiles", "select_profile": "profiles",
+    "TrtRunner": "runner",
+    "EngineMismatchError": "sidecar", "EngineSidecar": "sidecar", "read_sidecar": "sidecar",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 The exporter runs a fresh fp16/bf16 engine and the fp32 ONNX file (ONNX
 Runtime, no TF32) on the same few real photos, one batch per optimisation
 profile, and reports the largest logit difference and how often the top-1
-class and the top-5 set agree (:class:`.precision.AgreementReport`).
+class and the top-5 set agree (:class:`vggzoo_export.parity.AgreementReport`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from vggzoo.errors import OptionError
 from vggzoo.preprocess import Preprocessing, to_input
 
-from .precision import AgreementReport, compare_runs
+from ..parity import AgreementReport, compare_runs
 from .profiles import Profile
 
 

@@ -1,8 +1,9 @@
-"""``vggzoo-export MODEL --trt ...``: the arguments and the entry function.
+"""``vggzoo-export MODEL --trt ...``: the arguments, and their translation
+into the ``tensorrt`` exporter's options (:func:`trt_options`).
 
-The ``vggzoo-export`` command (exporter CLI) adds these arguments with
-:func:`add_trt_arguments` and, after it has an fp32 ONNX file, calls
-:func:`build_from_args`::
+The ``vggzoo-export`` command adds these arguments with
+:func:`add_trt_arguments` and hands :func:`trt_options` to the registered
+``tensorrt`` exporter (:func:`vggzoo_export.trt.export.export_tensorrt`)::
 
     vggzoo-export vgg16 --trt -o vgg16.plan --precision fp16 --scales 256,384,512 \\
         --max-batch 32 --workspace 4GiB --timing-cache trt.cache
@@ -13,16 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
-from vggzoo.errors import OptionError
-
-from .availability import import_tensorrt
-from .builder import DEFAULT_WORKSPACE, build_engine
+from .builder import DEFAULT_WORKSPACE
 from .precision import PRECISIONS
-from .profiles import (DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH, DEFAULT_SCALES, Profile,
-                       derive_profiles, explicit_profile, profile_scales)
-from .sidecar import EngineSidecar, write_sidecar
+from .profiles import DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH, DEFAULT_SCALES, Profile, plan_profiles
+from .sidecar import EngineSidecar
 
 
 def add_argument_once(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *flags: str,
@@ -69,39 +66,31 @@ def add_trt_arguments(parser: argparse.ArgumentParser) -> None:
                             "TensorRT version and GPU under ~/.cache/vggzoo/tensorrt)")
 
 
+def trt_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``tensorrt`` exporter's options (:func:`.export.export_tensorrt`)
+    from the parsed ``--trt`` arguments."""
+    return {"precision": args.precision, "scales": getattr(args, "scales", None),
+            "max_batch": args.max_batch, "max_aspect": args.max_aspect,
+            "min_shape": getattr(args, "profile_min", None),
+            "opt_shape": getattr(args, "profile_opt", None),
+            "max_shape": getattr(args, "profile_max", None),
+            "workspace": args.workspace, "timing_cache": args.timing_cache}
+
+
 def profiles_from_args(args: argparse.Namespace) -> tuple[list[Profile], dict]:
     """The profiles the options ask for, and the options to record for a rebuild."""
-    explicit = [getattr(args, f"profile_{n}", None) for n in ("min", "opt", "max")]
-    if any(explicit):
-        if not all(explicit):
-            raise OptionError("give --min, --opt and --max together (one explicit profile), "
-                              "or none of them and --scales")
-        if getattr(args, "scales", None):
-            raise OptionError("--scales and --min/--opt/--max both describe the profiles; "
-                              "give one or the other")
-        return [explicit_profile(*explicit)], {}
-    scales = profile_scales(args.scales) if getattr(args, "scales", None) else DEFAULT_SCALES
-    profiles = derive_profiles(scales, max_batch=args.max_batch, max_aspect=args.max_aspect)
-    return profiles, {"scales": list(scales), "max_batch": args.max_batch,
-                      "max_aspect": args.max_aspect}
+    options = trt_options(args)
+    return plan_profiles(**{k: options[k] for k in ("scales", "max_batch", "max_aspect",
+                                                     "min_shape", "opt_shape", "max_shape")})
 
 
 def build_from_args(args: argparse.Namespace, onnx_path: str | os.PathLike,
                     engine_path: str | os.PathLike, *,
                     log: Callable[[str], None] = print) -> EngineSidecar:
-    """``--trt``: check the options and TensorRT first (fail at once), build
-    the engine, and for fp16/bf16 compare it with fp32 ONNX Runtime on the
-    sample photos; the comparison is printed and stored in the sidecar."""
-    profiles, recorded = profiles_from_args(args)
-    import_tensorrt()
-    sidecar = build_engine(onnx_path, engine_path, precision=args.precision, profiles=profiles,
-                           workspace=args.workspace, timing_cache=args.timing_cache,
-                           build_args=recorded, log=log)
-    if args.precision != "fp32":
-        from .check import check_engine
+    """``--trt``: :func:`.export.export_tensorrt` with the parsed options;
+    returns the engine's sidecar (with the fp16/bf16 agreement check)."""
+    from .export import export_tensorrt
+    from .sidecar import read_sidecar
 
-        report = check_engine(engine_path, onnx_path)
-        log(f"{args.precision} engine vs fp32 ONNX Runtime: {report.summary()}")
-        sidecar.check = report.as_dict()
-        write_sidecar(Path(engine_path), sidecar)
-    return sidecar
+    export_tensorrt(onnx_path, engine_path, **trt_options(args), log=log)
+    return read_sidecar(engine_path)

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import onnx
@@ -33,6 +31,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.io import atomic_path
+
+from ..contract import PRECISION_KEY, PROTOBUF_LIMIT
 
 #: Precisions an engine can be built in (``--precision``).
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
@@ -49,10 +49,6 @@ LOW_PRECISION_OPS: frozenset[str] = frozenset({
 #: bfloat16 Conv, MaxPool, ... enter the ONNX standard at opset 22.
 BF16_MIN_OPSET = 22
 FP16_MAX = float(np.finfo(np.float16).max)
-#: Largest model a single ONNX protobuf file can hold.
-PROTOBUF_LIMIT = 2**31 - 1
-#: Key of the ONNX metadata entry that records the converted precision.
-PRECISION_METADATA_KEY = "precision"
 
 
 def check_precision(precision: str) -> str:
@@ -76,7 +72,7 @@ def convert_precision(model: onnx.ModelProto, precision: str) -> onnx.ModelProto
     if precision == "bf16" and _opset(converted) < BF16_MIN_OPSET:
         converted = _upgrade_opset(converted, BF16_MIN_OPSET)
     _GraphConversion(converted, LOW_TYPES[precision], precision).run()
-    _set_metadata(converted, PRECISION_METADATA_KEY, precision)
+    _set_metadata(converted, PRECISION_KEY, precision)
     onnx.checker.check_model(converted, full_check=True)
     return converted
 
@@ -254,68 +250,3 @@ def _convert_constant(node: onnx.NodeProto, low: int) -> None:
     for attr in node.attribute:
         if attr.name == "value" and attr.t.data_type == TensorProto.FLOAT:
             attr.t.CopyFrom(_to_low(attr.t, low))
-
-
-@dataclass(frozen=True)
-class AgreementReport:
-    """How closely a reduced-precision model follows the fp32 reference on
-    the same inputs: the numbers the exporter prints and stores."""
-
-    images: int
-    max_abs_diff: float
-    #: Largest |logit| of the reference, to read the difference against.
-    reference_scale: float
-    #: Fraction of images whose top-1 class is the same.
-    top1_agreement: float
-    #: Fraction of images whose top-5 classes are the same set.
-    top5_agreement: float
-    #: Images where either run gave a NaN or infinite logit (they disagree).
-    nonfinite: int = 0
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        return (f"{self.images} images: max |diff| {self.max_abs_diff:.3g} "
-                f"(logits up to {self.reference_scale:.3g}), top-1 agreement "
-                f"{self.top1_agreement:.0%}, top-5 agreement {self.top5_agreement:.0%}")
-
-
-def compare_logits(reference: np.ndarray, candidate: np.ndarray) -> AgreementReport:
-    """Compare (N, K) logits of a reduced-precision run with the fp32 ones."""
-    reference = np.asarray(reference, dtype=np.float64)
-    candidate = np.asarray(candidate, dtype=np.float64)
-    if reference.shape != candidate.shape or reference.ndim != 2:
-        raise OptionError(f"expected two (N, K) logit arrays of one shape, got "
-                         f"{reference.shape} and {candidate.shape}")
-    # A NaN or infinite logit is a disagreement, never a match: argsort
-    # would otherwise rank NaNs last and may "agree" by accident.
-    finite = np.isfinite(reference).all(axis=1) & np.isfinite(candidate).all(axis=1)
-    if not finite.any():
-        raise VggzooError(f"all {reference.shape[0]} images gave non-finite logits (NaN or inf) "
-                          f"in one of the two runs: the reduced-precision network is broken, "
-                          f"not close; check the conversion or calibration")
-    k = min(5, reference.shape[1])
-    top_ref = np.argsort(-reference, axis=1)[:, :k]
-    top_cand = np.argsort(-candidate, axis=1)[:, :k]
-    same_top5 = np.array([set(a) == set(b) for a, b in zip(top_ref, top_cand)]) & finite
-    return AgreementReport(
-        images=int(reference.shape[0]),
-        max_abs_diff=float(np.abs(reference[finite] - candidate[finite]).max()),
-        reference_scale=float(np.abs(reference[finite]).max()),
-        top1_agreement=float(np.mean((top_ref[:, 0] == top_cand[:, 0]) & finite)),
-        top5_agreement=float(np.mean(same_top5)),
-        nonfinite=int((~finite).sum()))
-
-
-def compare_runs(reference: Callable[[np.ndarray], np.ndarray],
-                 candidate: Callable[[np.ndarray], np.ndarray],
-                 batches: Iterable[np.ndarray]) -> AgreementReport:
-    """Run both logit functions on every batch and compare all results at once."""
-    ref, cand = [], []
-    for batch in batches:
-        ref.append(np.asarray(reference(batch)))
-        cand.append(np.asarray(candidate(batch)))
-    if not ref:
-        raise OptionError("compare_runs needs at least one batch")
-    return compare_logits(np.concatenate(ref), np.concatenate(cand))

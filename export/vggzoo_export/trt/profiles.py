@@ -25,10 +25,10 @@ from vggzoo.configs import MIN_INPUT_SIZE
 from vggzoo.errors import InputSizeError, OptionError
 from vggzoo.scales import parse_scales
 
+from ..contract import DEFAULT_MAX_BATCH
+from ..contract import DEFAULT_TEST_SCALES as DEFAULT_SCALES
+
 Shape = tuple[int, int, int, int]
-#: Paper test scales (Q) used when none are given.
-DEFAULT_SCALES: tuple[int, ...] = (256, 384, 512)
-DEFAULT_MAX_BATCH = 32
 #: Longest side / shortest side covered by default (3:2 photos and wider up to 2:1).
 DEFAULT_MAX_ASPECT = 2.0
 CHANNELS = 3
@@ -134,6 +134,28 @@ def derive_profiles(scales: Sequence[int] = DEFAULT_SCALES, *,
 def explicit_profile(min_shape: str, opt_shape: str, max_shape: str) -> Profile:
     """The profile of ``--min/--opt/--max``."""
     return Profile(parse_shape(min_shape), parse_shape(opt_shape), parse_shape(max_shape))
+
+
+def plan_profiles(*, scales: str | Sequence[int] | None = None,
+                  max_batch: int = DEFAULT_MAX_BATCH, max_aspect: float = DEFAULT_MAX_ASPECT,
+                  min_shape: str | None = None, opt_shape: str | None = None,
+                  max_shape: str | None = None) -> tuple[list[Profile], dict]:
+    """The profiles an engine is built with: one explicit profile when
+    ``min_shape``/``opt_shape``/``max_shape`` are given (all three, and no
+    ``scales``), else one per test scale (default :data:`DEFAULT_SCALES`).
+    Also returns the options to record in the sidecar for a rebuild."""
+    explicit = [min_shape, opt_shape, max_shape]
+    if any(explicit):
+        if not all(explicit):
+            raise OptionError("give --min, --opt and --max together (one explicit profile), "
+                              "or none of them and --scales")
+        if scales:
+            raise OptionError("--scales and --min/--opt/--max both describe the profiles; "
+                              "give one or the other")
+        return [explicit_profile(min_shape, opt_shape, max_shape)], {}
+    scales = profile_scales(scales) if scales else DEFAULT_SCALES
+    profiles = derive_profiles(scales, max_batch=max_batch, max_aspect=max_aspect)
+    return profiles, {"scales": list(scales), "max_batch": max_batch, "max_aspect": max_aspect}
 
 
 def select_profile(profiles: Sequence[Profile], shape: Sequence[int]) -> int:

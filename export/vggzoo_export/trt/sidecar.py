@@ -23,6 +23,7 @@ from typing import Any
 
 from vggzoo.io import atomic_path
 
+from ..contract import MODEL_KEY
 from ..errors import EngineMismatchError  # noqa: F401  (re-exported)
 from ..metadata import sha256_file
 from .availability import parse_version
@@ -128,7 +129,7 @@ def read_sidecar(engine: str | os.PathLike) -> EngineSidecar:
 
 def rebuild_command(sidecar: EngineSidecar, engine: str | os.PathLike) -> str:
     """The ``vggzoo-export`` command that builds this engine again."""
-    model = sidecar.onnx_metadata.get("vggzoo.model", "MODEL")
+    model = sidecar.onnx_metadata.get(MODEL_KEY, "MODEL")
     parts = ["vggzoo-export", model, "--trt", "--onnx", sidecar.source_onnx.get("path", "MODEL.onnx"),
              "-o", str(engine), "--precision", sidecar.precision]
     build = sidecar.build

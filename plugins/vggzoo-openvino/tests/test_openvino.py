@@ -19,7 +19,7 @@ from vggzoo.sample_images import load_photo
 from vggzoo.testing import TINY_WIDTH
 from vggzoo_export.onnx_export import export_onnx
 from vggzoo_export.ort_runner import OrtRunner
-from vggzoo_export.trt.precision import compare_logits
+from vggzoo_export.parity import compare_logits
 
 pytest.importorskip("openvino")
 

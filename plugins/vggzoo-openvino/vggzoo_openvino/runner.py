@@ -37,7 +37,7 @@ from vggzoo.machine import require_native_bf16
 from vggzoo.runtime.base import Runner
 from vggzoo_export.errors import ArtifactError
 from vggzoo_export.metadata import read_onnx_metadata
-from vggzoo_export.onnx_export import INPUT_NAME
+from vggzoo_export.contract import INPUT_NAME
 
 #: ``hint=`` values and OpenVINO's PERFORMANCE_HINT they select.
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
