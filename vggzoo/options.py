@@ -74,33 +74,54 @@ class LazyCallable:
         return f"LazyCallable({self.target!r})"
 
 
-def accepted_options(func: Callable[..., Any]) -> dict[str, inspect.Parameter] | None:
-    """The keyword parameters ``func`` takes, or ``None`` when it takes ``**kwargs``."""
-    params = inspect.signature(func).parameters  # follows __wrapped__
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+def accepted_options(func: Callable[..., Any], *,
+                     positional: int = 0) -> dict[str, inspect.Parameter] | None:
+    """The keyword parameters ``func`` takes after its first ``positional``
+    arguments (an exporter's ``source`` and ``output``), or ``None`` when it
+    takes ``**kwargs``."""
+    params = list(inspect.signature(func).parameters.values())  # follows __wrapped__
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return None
-    return {name: p for name, p in params.items()
-            if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    leading = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                               inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    skipped = {p.name for p in leading[:positional]}
+    return {p.name: p for p in params if p.name not in skipped
+            and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+
+
+def check_keys(func: Callable[..., Any], options: Mapping[str, Any], *, what: str,
+               positional: int = 0, flags: Mapping[str, str] | None = None,
+               fix: str = "drop it or correct its name",
+               error: type[OptionError] = OptionError) -> None:
+    """Raise ``error`` unless ``func`` takes every key of ``options``: one
+    line naming the key (and the flag that set it, from ``flags``), close
+    matches, the keys ``func`` does take, and ``fix``."""
+    accepted = accepted_options(func, positional=positional)
+    if accepted is None:
+        return
+    unknown = [key for key in options if key not in accepted]
+    if not unknown:
+        return
+    key = unknown[0]
+    flag = (flags or {}).get(key)
+    close = difflib.get_close_matches(key, list(accepted), n=3, cutoff=0.6)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise error(f"{what} does not take that option: {key!r}{f' (from {flag})' if flag else ''}."
+                f"{hint} It takes: {', '.join(sorted(accepted)) or 'no options'}; {fix}")
 
 
 def check_options(func: Callable[..., Any], options: Mapping[str, Any], *,
                   what: str) -> dict[str, Any]:
-    """``options`` checked against ``func``'s parameters and converted by their types.
+    """``options`` checked against ``func``'s parameters (:func:`check_keys`)
+    and converted by their types (:func:`convert_option`).
 
-    ``what`` names the receiver in errors (``"runner 'torch'"``).  Raises
+    ``what`` names the receiver in errors (``"backend 'torch'"``).  Raises
     :class:`~vggzoo.errors.OptionError` for an unknown key or a value its
     parameter's type cannot take.
     """
-    accepted = accepted_options(func)
-    if accepted is None:
+    check_keys(func, options, what=what)
+    if accepted_options(func) is None:
         return dict(options)
-    unknown = [key for key in options if key not in accepted]
-    if unknown:
-        key = unknown[0]
-        close = difflib.get_close_matches(key, list(accepted), n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise OptionError(f"{what} has no option {key!r}{hint} "
-                          f"(it takes: {', '.join(sorted(accepted)) or 'no options'})")
     hints = _type_hints(func)
     return {key: convert_option(key, value, hints.get(key, Any), what=what)
             for key, value in options.items()}

@@ -87,7 +87,7 @@ def test_options_that_contradict_an_exported_file_are_errors(tmp_path, capsys):
     for extra, message in [(["--model", "vgg13"], "holds name='vgg11', not 'vgg13'"),
                            (["--num-classes", "5"], "holds num_classes=2, not 5"),
                            (["--weights", str(path)], "--weights is for the torch backend"),
-                           (["--runner-option", "thread=2"], "did you mean 'threads'")]:
+                           (["--runner-option", "thread=2"], "Did you mean: threads?")]:
         assert main([*common, *extra]) == 2, extra
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
@@ -101,5 +101,5 @@ def test_onnxruntime_tensorrt_settings_are_reachable_and_typed(tmp_path):
     assert runner.logits(torch.zeros(1, 3, 256, 256)).shape == (1, 2)
     with pytest.raises(OptionError, match="trt_max_batch='many' is not an integer"):
         create_runner("onnxruntime", onnx=path, trt_max_batch="many")
-    with pytest.raises(OptionError, match="did you mean 'trt_scales'"):
+    with pytest.raises(OptionError, match="Did you mean: trt_scales"):
         create_runner("onnxruntime", onnx=path, trt_scale="256")

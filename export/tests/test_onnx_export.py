@@ -156,14 +156,16 @@ def test_fixed_batch_export_refuses_other_batches(tmp_path):
 
 
 def test_onnxruntime_backend_through_create_runner(tiny_onnx, tiny_vgg16):
-    runner = create_runner("onnxruntime", onnx=tiny_onnx, model="vgg16", weights=None,
-                           device="cpu", batch_size=4)
+    runner = create_runner("onnxruntime", onnx=tiny_onnx, device="cpu")
     assert runner.name == "onnxruntime" and runner.providers == ["CPUExecutionProvider"]
     x = torch.randn(1, 3, 224, 256)
     with torch.inference_mode():
         torch.testing.assert_close(runner.posteriors(x), tiny_vgg16(x).softmax(1), atol=1e-6, rtol=0)
     with pytest.raises(vggzoo.VggzooError, match="--onnx FILE"):
-        create_runner("onnxruntime", model="vgg16")
+        create_runner("onnxruntime")
+    # The file is the network: options of other backends are refused, not dropped.
+    with pytest.raises(vggzoo.VggzooError, match="does not take that option: 'batch_size'"):
+        create_runner("onnxruntime", onnx=tiny_onnx, batch_size=4)
 
 
 def test_auto_providers_fall_back_to_cpu_without_a_gpu(tiny_onnx):

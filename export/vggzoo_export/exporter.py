@@ -24,12 +24,13 @@ by module and attribute and still exposes its real signature.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from vggzoo.options import accepted_options, check_keys
 
 from .errors import ExporterOptionError
 
@@ -113,39 +114,13 @@ class LazyExporter:
         return f"<exporter {self.name!r}: {self.module}.{self.function}>"
 
 
-def accepted_options(function: Callable[..., Any], positional: int = 2) -> list[str] | None:
-    """The keyword options ``function`` takes after its first ``positional``
-    arguments (``source`` and ``output`` of an exporter), or ``None`` when
-    it takes any (a ``**options`` parameter)."""
-    parameters = list(inspect.signature(function).parameters.values())
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return None
-    skip = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    skipped = {p.name for p in skip[:positional]}
-    return [p.name for p in parameters if p.name not in skipped
-            and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-
-
 def check_options(format_name: str, exporter: Callable[..., Any], options: dict[str, Any], *,
                   flags: dict[str, str] | None = None) -> None:
     """Raise :class:`ExporterOptionError` unless ``exporter`` takes every key
-    of ``options``; ``flags`` maps options to the command-line flags that
-    set them, for the message."""
-    accepted = accepted_options(exporter)
-    if accepted is None:
-        return
-    unknown = [k for k in options if k not in accepted]
-    if not unknown:
-        return
-    key = unknown[0]
-    flag = (flags or {}).get(key)
-    close = difflib.get_close_matches(key, accepted, n=3)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    takes = ", ".join(sorted(accepted)) or "no options"
-    raise ExporterOptionError(
-        f"format {format_name!r} does not take that option: {key!r}"
-        f"{f' (from {flag})' if flag else ''}.{hint} It takes: {takes}; drop the option or "
-        f"choose another format")
+    of ``options`` (after its ``source`` and ``output``); ``flags`` maps
+    options to the command-line flags that set them, for the message."""
+    check_keys(exporter, options, what=f"format {format_name!r}", positional=2, flags=flags,
+               fix="drop the option or choose another format", error=ExporterOptionError)
 
 
 def check_values(exporter: Callable[..., Any], output: Path, options: dict[str, Any]) -> None:

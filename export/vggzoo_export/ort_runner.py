@@ -211,7 +211,7 @@ def build_ort_runner(*, onnx: str | os.PathLike | None = None, providers: str | 
     if providers is None:
         device = str(device or "auto")
         providers = "cpu" if device == "cpu" else "cuda" if device.startswith("cuda") else "auto"
-    scales = (224, *DEFAULT_SCALES) if trt_scales is None else tuple(parse_scales(trt_scales))
+    scales = (224, *DEFAULT_TEST_SCALES) if trt_scales is None else tuple(parse_scales(trt_scales))
     return OrtRunner(onnx, providers, threads=threads, trt_cache_dir=trt_cache_dir,
                      trt_scales=scales, trt_max_batch=trt_max_batch)
 

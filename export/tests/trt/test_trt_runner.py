@@ -43,12 +43,14 @@ def test_trt_fails_at_once_without_tensorrt(tiny_onnx, tmp_path):
 @no_tensorrt
 def test_tensorrt_backend_without_tensorrt(tensorrt_runner_registered, tmp_path):
     with pytest.raises(BackendUnavailableError, match="TensorRT is not installed"):
-        create_runner("tensorrt", engine=tmp_path / "vgg16.plan", model="vgg16")
+        create_runner("tensorrt", engine=tmp_path / "vgg16.plan")
 
 
 def test_tensorrt_backend_needs_an_engine(tensorrt_runner_registered):
     with pytest.raises(OptionError, match="--engine PLAN"):
-        create_runner("tensorrt", model="vgg16", onnx="vgg16.onnx")
+        create_runner("tensorrt")
+    with pytest.raises(OptionError, match="does not take that option: 'onnx'"):
+        create_runner("tensorrt", onnx="vgg16.onnx")
     with pytest.raises(OptionError, match="CUDA GPU"):
         create_runner("tensorrt", engine="vgg16.plan", device="cpu")
 
