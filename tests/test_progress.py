@@ -37,7 +37,7 @@ def test_training_reports_each_optimizer_step_of_each_epoch(trained):
         assert set(info) == {"epoch", "loss", "lr", "images_per_s"}
         assert info["lr"] > 0
         if done == 0:  # an epoch's start: no loss or speed measured yet
-            assert math.isnan(info["loss"]) and info["images_per_s"] == 0
+            assert info["loss"] is None and info["images_per_s"] == 0  # never a NaN placeholder
         else:
             assert math.isfinite(info["loss"]) and info["loss"] > 0
             assert info["images_per_s"] > 0

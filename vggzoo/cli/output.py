@@ -81,6 +81,7 @@ class ProgressBar:
         key = info.get(self.task_key) if self.task_key else None
         if self.task_key is not None and (self._task is None or key != self._key):
             if self._task is not None:
+                self._bar.refresh()  # the finished bar's last state is drawn, not skipped
                 self._bar.remove_task(self._task)
             self._task = self._bar.add_task(description or self.description, total=total,
                                             completed=done, **info)
@@ -93,6 +94,7 @@ class ProgressBar:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             if self.task_key is not None and self._task is not None:
+                self._bar.refresh()
                 self._bar.remove_task(self._task)
             self._bar.stop()
             self._bar = None

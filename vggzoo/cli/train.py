@@ -102,12 +102,21 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _train_bar(enabled: bool) -> ProgressBar:
     """One bar per epoch over its optimizer steps, with loss, lr and speed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn,
+                               TimeRemainingColumn)
+    from rich.text import Text
+
+    class StepColumn(ProgressColumn):
+        """Loss, lr and speed; no loss is shown before the epoch's first step."""
+
+        def render(self, task) -> Text:
+            loss = task.fields.get("loss")
+            return Text(f"loss {'-' if loss is None else f'{loss:.4f}'}  "
+                        f"lr {task.fields['lr']:.2g}  {task.fields['images_per_s']:.1f} img/s")
 
     return ProgressBar("train", enabled=enabled, stderr=False, task_key="epoch", columns=(
         TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}  lr {task.fields[lr]:.2g}  "
-                   "{task.fields[images_per_s]:.1f} img/s"), TimeRemainingColumn()))
+        StepColumn(), TimeRemainingColumn()))
 
 
 def run_stats(args: argparse.Namespace) -> int:

@@ -247,7 +247,8 @@ class Trainer:
     def show_progress(self) -> bool:
         return self.config.progress and self.world.is_main
 
-    def _report(self, loss: float, images_per_s: float) -> None:
+    def _report(self, loss: float | None, images_per_s: float) -> None:
+        """Progress of the epoch; ``loss`` is None before its first step."""
         if self.show_progress:
             self.on_progress(self.batches_done // self.accum, self.steps_per_epoch,
                              epoch=self.epoch + 1, loss=loss, lr=current_lr(self.optimizer),
@@ -266,7 +267,7 @@ class Trainer:
                              workers=cfg.workers, pin_memory=self.device.type == "cuda",
                              drop_last=True,
                              generator=torch.Generator().manual_seed(cfg.seed + self.epoch))
-        self._report(math.nan, 0.0)
+        self._report(None, 0.0)
         self.model.train()
         self.step_loss = torch.zeros((), dtype=torch.float64, device=self.device)
         started, seen_here = time.perf_counter(), 0
