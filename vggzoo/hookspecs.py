@@ -245,14 +245,21 @@ def vggzoo_register_runners(register: Register) -> None:
     ``("pkg.module:factory")``: its signature is the target's.
 
     ``info`` keys: ``aliases`` (other names), ``description`` (one line
-    shown by ``vggzoo list runners``).
+    shown by ``vggzoo list runners``); for runners of exported files,
+    ``file_option`` (the factory option that takes the file) and ``suffix``
+    (files it opens by default, see :mod:`vggzoo.runtime.files`); ``flags``,
+    the command-line flags it adds to ``vggzoo eval``/``predict``:
+    ``{"--onnx": ("onnx", "help text")}`` maps a flag to the factory option
+    it sets (see :mod:`vggzoo.cli.backend`; runners may share a flag).
 
     Example::
 
         @vggzoo.hookimpl
         def vggzoo_register_runners(register):
             register("mybackend", LazyCallable("my_pkg.runner:build"),
-                     aliases=["mb"], description="My runtime on .onnx files")
+                     aliases=["mb"], file_option="onnx",
+                     flags={"--onnx": ("onnx", "an exported .onnx file")},
+                     description="My runtime on .onnx files")
 
         # my_pkg/runner.py
         def build(*, onnx: str, threads: int | None = None) -> Runner: ...

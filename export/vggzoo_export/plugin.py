@@ -54,10 +54,16 @@ def vggzoo_register_exporters(register: Register) -> None:
 def vggzoo_register_runners(register: Register) -> None:
     # suffix / file_option: see vggzoo.runtime.files.open_file
     register("onnxruntime", build_ort_runner, aliases=["ort"], suffix=".onnx", file_option="onnx",
+             flags={"--onnx": ("onnx", "an exported .onnx file (vggzoo-export MODEL -o FILE)"),
+                    "--providers": ("providers", "ONNX Runtime execution providers: auto, "
+                                                 "tensorrt, cuda or cpu")},
              description="ONNX Runtime on an exported .onnx file (TensorRT > CUDA > CPU EP)")
     register("tensorrt", build_trt_runner, aliases=["trt"], suffix=".plan", file_option="engine",
+             flags={"--engine": ("engine", "a TensorRT engine (vggzoo-export MODEL --trt)")},
              description="TensorRT engine (vggzoo-export MODEL --trt) on an NVIDIA GPU")
     register("aoti", build_aoti_runner, suffix=".pt2", file_option="package",
+             flags={"--aoti": ("package", "an AOTInductor package (vggzoo-export MODEL "
+                                          "--format aoti)")},
              description="AOTInductor package (.pt2) made by vggzoo-export --format aoti")
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
 
 from ..errors import VggzooError
 from ..io import check_writable
+from .backend import add_backend_arguments, resolve_backend
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -36,19 +36,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--combination-weights", default=None, metavar="WD,WM",
                    help="weights of dense and multicrop in dense+multicrop (default equal)")
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
-    p.add_argument("--backend", default="torch", help="runner: torch, or a plugin's")
-    p.add_argument("--device", default=None,
-                   help="cpu (default), cuda or cuda:N, for backends that choose a device")
-    add_plain_eager_argument(p)
-    p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra option for the backend's runner (e.g. onnx=model.onnx)")
-    p.add_argument("--onnx", default=None, metavar="FILE",
-                   help="ONNX file for --backend onnxruntime (same as --runner-option onnx=FILE)")
-    p.add_argument("--engine", default=None, metavar="FILE",
-                   help="TensorRT engine for --backend tensorrt (same as --runner-option engine=FILE)")
-    p.add_argument("--providers", default=None, metavar="NAME",
-                   help="ONNX Runtime providers for --backend onnxruntime: auto, tensorrt, cuda "
-                        "or cpu")
+    add_backend_arguments(p)
     p.add_argument("--width-mult", type=float, default=None)
     p.add_argument("--num-classes", type=int, default=None)
     p.add_argument("--fuse", nargs="+", default=[], metavar="W2",
@@ -61,38 +49,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_eval)
 
 
-def add_plain_eager_argument(p: argparse.ArgumentParser) -> None:
-    """``--plain-eager``, for every command that builds a torch runner."""
-    p.add_argument("--plain-eager", action="store_true",
-                   help="torch backend: plain NCHW eager instead of the default fast settings "
-                        "(channels_last, one thread per physical core); same results")
-
-
-def _runner_options(args: argparse.Namespace, backend: str) -> dict[str, Any]:
-    """The runner's options from the command line; the factory checks them
-    (unknown keys, types) in :func:`vggzoo.runtime.create_runner`."""
-    from ..runtime.base import runner_options
-
-    device = args.device
-    if device is None:  # the documented default, for backends that choose a device
-        accepted = runner_options(backend)
-        device = "cpu" if accepted is None or "device" in accepted else None
-    if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
-        device = f"cuda:{os.environ['LOCAL_RANK']}"
-    options: dict[str, Any] = {} if device is None else {"device": device}
-    if args.plain_eager:
-        options["plain_eager"] = True
-    for key in ("onnx", "engine", "providers"):
-        if getattr(args, key, None) is not None:
-            options[key] = getattr(args, key)
-    for item in args.runner_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise VggzooError(f"--runner-option {item!r}: write KEY=VALUE, e.g. onnx=model.onnx")
-        options[key.strip().replace("-", "_")] = value
-    return options
-
-
 def run_eval(args: argparse.Namespace) -> int:
     from ..eval.data import find_images
     from ..eval.evaluate import evaluate_protocols, load_network
@@ -102,7 +58,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.json:
         check_writable(args.json, "--json")  # before the evaluation, not after it
-    options = _runner_options(args, args.backend)
+    backend, options = resolve_backend(args)
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
     fuse_all = bool(args.fuse)
@@ -118,7 +74,7 @@ def run_eval(args: argparse.Namespace) -> int:
                    else parse_combination_weights(args.combination_weights))
 
     def network(w):
-        return load_network(args.model, w, backend=args.backend, width_mult=args.width_mult,
+        return load_network(args.model, w, backend=backend, width_mult=args.width_mult,
                             num_classes=args.num_classes, train_scale=args.train_scale, **options)
 
     data = find_images(args.data)  # bad data fails before networks are built

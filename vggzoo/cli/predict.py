@@ -8,12 +8,10 @@ import io
 import json
 import sys
 
-from ..errors import OptionError
+from .backend import add_backend_arguments, resolve_backend
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    from .eval import add_plain_eager_argument
-
     p = subparsers.add_parser(
         "predict", help="top-k classes of images, folders or globs (any protocol and backend)",
         description="Classify your own images with the paper's test protocols. PATH is an "
@@ -25,13 +23,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--weights", metavar="W",
                         help=".safetensors/.pth file, training run directory, or named weights "
                              "(vgg16.tv_in1k; see `vggzoo list --pretrained`)")
-    source.add_argument("--onnx", metavar="FILE", help="an exported .onnx file (ONNX Runtime)")
-    source.add_argument("--engine", metavar="FILE", help="a TensorRT engine (vggzoo-export --trt)")
-    source.add_argument("--aoti", metavar="FILE", help="an AOTInductor package (.pt2)")
     p.add_argument("--model", default=None,
                    help="architecture, for weights that do not record it (e.g. a bare .pth)")
-    p.add_argument("--backend", default=None,
-                   help="runner: torch (default), onnxruntime, tensorrt, aoti, or a plugin's")
     p.add_argument("--protocol", default="dense",
                    help="single, dense, multicrop, dense+multicrop, or a plugin's (default dense)")
     p.add_argument("--scales", default=None, metavar="Q,Q,...",
@@ -41,43 +34,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", dest="flip", action="store_false")
     p.add_argument("--topk", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
-    p.add_argument("--device", default=None,
-                   help="cpu (default), cuda or cuda:N, for backends that choose a device")
-    add_plain_eager_argument(p)
-    p.add_argument("--providers", default=None, help="ONNX Runtime providers: auto, cuda or cpu")
-    p.add_argument("--runner-option", action="append", default=[], metavar="KEY=VALUE")
+    add_backend_arguments(p, files=source)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", metavar="OUT", help="write all predictions as JSON")
     out.add_argument("--csv", metavar="OUT", help="write one row per image and rank as CSV")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(run=run_predict)
-
-
-def _backend(args: argparse.Namespace) -> tuple[str, dict]:
-    """The backend and its options: ``--onnx``/``--engine``/``--aoti`` pick
-    the backend that registered those files, unless ``--backend`` names
-    another one that takes the same option (``--backend openvino --onnx``)."""
-    from ..runtime.base import runner_options
-    from ..runtime.files import file_option
-    from .eval import _runner_options
-
-    chosen = {"onnx": "onnxruntime", "engine": "tensorrt", "aoti": "aoti"}
-    backend = args.backend
-    files: dict[str, str] = {}
-    for key, name in chosen.items():
-        path = getattr(args, key)
-        if path is None:
-            continue
-        if backend is not None and backend != name:
-            if key not in (runner_options(backend) or {}):
-                raise OptionError(f"--{key} runs on the {name} backend, not --backend {backend}: "
-                                  f"drop --backend")
-            files[key] = path
-            continue
-        backend = name
-        files[file_option(name)] = path  # the option the backend registered for its files
-    backend = backend or "torch"
-    return backend, {**_runner_options(args, backend), **files}
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -88,7 +50,7 @@ def run_predict(args: argparse.Namespace) -> int:
     output = args.json or args.csv
     if output:
         check_writable(output, "--json" if args.json else "--csv")
-    backend, options = _backend(args)
+    backend, options = resolve_backend(args)
     with ProgressBar("predicting", enabled=args.progress and sys.stderr.isatty(),
                      transient=True) as bar:
         result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,

@@ -14,5 +14,6 @@ build_openvino_runner = LazyCallable("vggzoo_openvino.runner:build_openvino_runn
 @vggzoo.hookimpl
 def vggzoo_register_runners(register) -> None:
     register("openvino", build_openvino_runner, aliases=["ov"], file_option="onnx",
+             flags={"--onnx": ("onnx", "an exported .onnx file, fp32 or int8 (--backend openvino)")},
              description="OpenVINO on a vggzoo .onnx file (fp32 or int8 QDQ; latency/throughput "
                          "hints, bf16 on CPUs that have it)")
