@@ -178,12 +178,7 @@ class AotiRunner(Runner):
         self.metadata = ExportMetadata.from_props(first, source=str(self.path))
         self.entries = [Entry.from_json(p.get_metadata()[AOTI_ENTRY_KEY])
                         for p in self._programs.values()]
-        self.num_classes = self.metadata.num_classes
-        self.preprocessing = self.metadata.preprocessing
-        self.architecture = self.metadata.architecture
-        self.classes = self.metadata.classes
-        self.train_scale = self.metadata.extra.get("train_scale")
-        self.min_input_size = self.metadata.min_input_size
+        self.metadata.describe_runner(self)
         self.batch = int(self.metadata.config["batch"])
 
     def _entry_for(self, batch: torch.Tensor) -> Entry:

@@ -21,6 +21,7 @@ from torch import nn
 import vggzoo
 from vggzoo.preprocess import Preprocessing
 
+from .contract import GRAPH_KEY, PROTOCOL_GRAPH
 from .contract import METADATA_PREFIX as PREFIX
 from .errors import ArtifactError
 
@@ -51,6 +52,24 @@ class ExportMetadata:
         """The batch size the file was exported with, or None when dynamic."""
         batch = self.config.get("batch", "dynamic")
         return batch if isinstance(batch, int) else None
+
+    @property
+    def is_protocol_graph(self) -> bool:
+        """The file is a whole-protocol graph (raw image in, posteriors out),
+        not a network a runner can take batches of."""
+        return self.extra.get(GRAPH_KEY.removeprefix(PREFIX)) == PROTOCOL_GRAPH
+
+    def describe_runner(self, runner: Any) -> None:
+        """Set what a :class:`vggzoo.runtime.Runner` of this file reports
+        (classes, preprocessing, minimum size, architecture, class names,
+        training scale): every runtime of exported files calls it, so each
+        backend labels results and picks default test scales alike."""
+        runner.num_classes = self.num_classes
+        runner.preprocessing = self.preprocessing
+        runner.min_input_size = self.min_input_size
+        runner.architecture = self.architecture
+        runner.classes = self.classes
+        runner.train_scale = self.extra.get("train_scale")
 
     def check_batch(self, batch: torch.Tensor, source: str) -> None:
         """Raise :class:`vggzoo.InputSizeError` (one line) for a batch this

@@ -151,12 +151,7 @@ class OrtRunner(Runner):
             raise ArtifactError(f"{self.path} is a whole-protocol graph (raw image in, posteriors "
                                 f"out); run it with vggzoo_export.protocol_graph.ProtocolSession")
         self.metadata = ExportMetadata.from_props(props, source=str(self.path))
-        self.num_classes = self.metadata.num_classes
-        self.preprocessing = self.metadata.preprocessing
-        self.min_input_size = self.metadata.min_input_size
-        self.architecture = self.metadata.architecture
-        self.classes = self.metadata.classes
-        self.train_scale = self.metadata.extra.get("train_scale")
+        self.metadata.describe_runner(self)
         self.fixed_batch = self.metadata.fixed_batch
         #: Providers the session really uses (after any fallback).
         self.providers: list[str] = self.session.get_providers()

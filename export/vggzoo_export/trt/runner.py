@@ -88,12 +88,9 @@ class TrtRunner(Runner):
         self._contexts: dict[int, Any] = {}
         self.input = self.sidecar.input
         self.output = logits_output(self.sidecar.outputs)
-        self.num_classes = int(self.output.shape[1])
         meta = ExportMetadata.from_props(self.sidecar.onnx_metadata, source=str(self.path))
-        self.preprocessing, self.min_input_size = meta.preprocessing, meta.min_input_size
-        self.architecture = meta.architecture
-        self.classes = meta.classes
-        self.train_scale = meta.extra.get("train_scale")
+        meta.describe_runner(self)
+        self.num_classes = int(self.output.shape[1])  # what the engine really outputs
 
     def _context(self, profile: int) -> Any:
         if profile not in self._contexts:

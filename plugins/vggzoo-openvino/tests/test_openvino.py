@@ -174,3 +174,21 @@ def test_vggzoo_export_bench_times_openvino_beside_onnxruntime(tiny, tmp_path):
         assert runtimes["openvino bf16"]["precision"] == "bf16"
     else:
         assert "OpenVINO bf16 left out" in printed
+
+
+def test_reports_the_files_facts_like_onnxruntime(tmp_path):
+    """Class names and the training scale travel with the file on every
+    backend: default test scales and the names in `vggzoo predict` must not
+    depend on the runtime (the OpenVINO runner used to drop both)."""
+    import dataclasses
+
+    model = vggzoo.create("vgg11", fully_conv=True, num_classes=3, width_mult=TINY_WIDTH).eval()
+    model.pretrained_cfg = dataclasses.replace(model.pretrained_cfg, classes=("cat", "dog", "owl"),
+                                               train_scale="256:512")
+    path = export_onnx(model, tmp_path / "named.onnx").path
+    ov_runner = create_runner("openvino", onnx=path)
+    ort_runner = create_runner("onnxruntime", onnx=path, providers="cpu")
+    assert ov_runner.classes == ort_runner.classes == ["cat", "dog", "owl"]
+    assert ov_runner.train_scale == ort_runner.train_scale == "256:512"
+    for fact in ("num_classes", "preprocessing", "min_input_size", "architecture"):
+        assert getattr(ov_runner, fact) == getattr(ort_runner, fact), fact

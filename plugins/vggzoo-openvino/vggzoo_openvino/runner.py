@@ -75,13 +75,10 @@ class OpenVinoRunner(Runner):
             raise ArtifactError(f"ONNX file {self.path} does not exist; export one with "
                                 f"`vggzoo-export MODEL -o {self.path}`")
         self.metadata = read_onnx_metadata(self.path)
-        if self.metadata.extra.get("graph") == "protocol":
+        if self.metadata.is_protocol_graph:
             raise ArtifactError(f"{self.path} is a whole-protocol graph; the openvino backend "
                                 f"runs the network file (vggzoo-export without --protocol)")
-        self.num_classes = self.metadata.num_classes
-        self.preprocessing = self.metadata.preprocessing
-        self.min_input_size = self.metadata.min_input_size
-        self.architecture = self.metadata.architecture
+        self.metadata.describe_runner(self)  # classes and training scale too, as every backend
         self.hint, self.precision = hint, precision
         config = {"PERFORMANCE_HINT": HINTS[hint], "INFERENCE_PRECISION_HINT": PRECISIONS[precision]}
         if threads is not None:
