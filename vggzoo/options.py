@@ -111,7 +111,7 @@ def check_keys(func: Callable[..., Any], options: Mapping[str, Any], *, what: st
 
 
 def check_options(func: Callable[..., Any], options: Mapping[str, Any], *,
-                  what: str) -> dict[str, Any]:
+                  what: str, positional: int = 0) -> dict[str, Any]:
     """``options`` checked against ``func``'s parameters (:func:`check_keys`)
     and converted by their types (:func:`convert_option`).
 
@@ -119,7 +119,7 @@ def check_options(func: Callable[..., Any], options: Mapping[str, Any], *,
     :class:`~vggzoo.errors.OptionError` for an unknown key or a value its
     parameter's type cannot take.
     """
-    check_keys(func, options, what=what)
+    check_keys(func, options, what=what, positional=positional)
     if accepted_options(func) is None:
         return dict(options)
     hints = _type_hints(func)

@@ -253,3 +253,24 @@ def test_agreement_counts_non_finite_images_as_disagreement_and_says_so():
                                              r"below --min-agreement 80\.0%; nothing was written"):
         check_agreement(report, 0.8, what="int8", images="held-out images",
                         threshold="--min-agreement")
+
+
+def test_export_options_reach_a_plugin_exporter_typed_and_checked(tmp_path, capsys, monkeypatch):
+    """``--export-option KEY=VALUE`` sets any option of the --format exporter,
+    converted by its type (the string "false" must not arrive as truthy)."""
+    from safetensors import safe_open
+
+    monkeypatch.chdir(tmp_path)
+    with plugin_registered(_weights_exporter()):
+        assert main(["vgg11", "--format", "weights", "--width-mult", "0.0625",
+                     "--export-option", "fully_cnv=false"]) == 2
+        err = capsys.readouterr().err
+        assert "'fully_cnv' (from --export-option). Did you mean: fully_conv?" in err
+        assert main(["vgg11", "--format", "weights", "--width-mult", "0.0625",
+                     "--export-option", "fully_conv=maybe"]) == 2
+        assert "fully_conv='maybe' is not true/false" in capsys.readouterr().err
+        assert list(tmp_path.iterdir()) == []
+        assert main(["vgg11", "--format", "weights", "--width-mult", "0.0625",
+                     "--export-option", "fully_conv=false"]) == 0
+    with safe_open(str(tmp_path / "vgg11.safetensors"), "pt") as f:
+        assert f.get_tensor("classifier.0.weight").dim() == 2  # the FC form, as asked

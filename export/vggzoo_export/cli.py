@@ -74,6 +74,9 @@ def export_parser() -> argparse.ArgumentParser:
                                      "with a warning)")
     p.add_argument("-o", "--output", type=Path, help="output file (default: MODEL.onnx / .pt2)")
     p.add_argument("--format", default="onnx", help="export format plugin (onnx, aoti, ...)")
+    p.add_argument("--export-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the --format exporter (a plugin's too), checked against "
+                        "its signature and converted by its type, e.g. fully_conv=false")
     p.add_argument("--opset", type=int, help="ONNX opset (default 18)")
     p.add_argument("--fp16", action="store_true", help="compute in fp16 (fp32 inputs/outputs)")
     p.add_argument("--batch", type=_batch, default=None, metavar="N|dynamic",
@@ -199,6 +202,7 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     and ``triton`` exporters on the ONNX file (``--onnx FILE`` instead of a
     fresh export for the last two)."""
     from vggzoo.cli.output import echo
+    from vggzoo.options import check_options as typed_options
     from vggzoo.registry import EXPORTERS
 
     from .exporter import check_options, check_values
@@ -240,7 +244,12 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
                    if v is not None}
         if args.fp16:
             options["fp16"] = True
-        steps.append(Step(args.format, network, options, flags=NETWORK_FLAGS,
+        extra = export_options(args.export_option)
+        check_options(args.format, entry.obj, extra, flags=dict.fromkeys(extra, "--export-option"))
+        options.update(typed_options(entry.obj, extra, positional=2,
+                                     what=f"format {args.format!r}"))
+        steps.append(Step(args.format, network, options,
+                          flags={**NETWORK_FLAGS, **dict.fromkeys(extra, "--export-option")},
                           default_name=default))
     if args.protocol:
         steps.append(Step(f"protocol-{args.protocol}", protocol_path(network),
@@ -262,6 +271,17 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
         if not exporter.info.get("folder"):
             check_writable(step.output, step.default_name)
     return steps
+
+
+def export_options(items: Sequence[str]) -> dict[str, str]:
+    """``--export-option KEY=VALUE`` strings as a dict (values still strings)."""
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise OptionError(f"--export-option {item!r}: write KEY=VALUE, e.g. fully_conv=false")
+        options[key.strip().replace("-", "_")] = value
+    return options
 
 
 def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:

@@ -95,6 +95,11 @@ class LazyExporter:
     def __signature__(self) -> inspect.Signature:
         return inspect.signature(self._load(self.function))
 
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        """The real exporter (its type hints convert ``--export-option`` values)."""
+        return self._load(self.function)
+
     def __call__(self, source: Any, output: Path, /, **options: Any) -> ExportReport:
         export = self._load(self.function)
         check_options(self.name, export, options)
