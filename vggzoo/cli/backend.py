@@ -126,8 +126,10 @@ def resolve_backend(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     for flag, value in given.items():
         if flag not in declared:
             owners = sorted({f.backend for f in specs if f.flag == flag})
-            raise OptionError(f"{flag} is an option of the {', '.join(owners)} backend, not of "
-                              f"--backend {backend}: drop it or choose that backend")
+            which = (f"the {owners[0]} backend" if len(owners) == 1
+                     else f"the {', '.join(owners)} backends")
+            raise OptionError(f"{flag} is an option of {which}, not of --backend {backend}: "
+                              f"drop it or choose {'that backend' if len(owners) == 1 else 'one'}")
         options[declared[flag].option] = value
     return backend, {**_common_options(args, backend), **options}
 
