@@ -61,17 +61,19 @@ _OTHER_NAMES = {"drop_rate": "dropout", "num_channels": "in_chans"}
 
 def _check_builder_keywords(name: str, builder: Any, kwargs: Mapping[str, Any]) -> None:
     """Refuse keywords the model's builder does not take, with the accepted
-    ones, instead of a TypeError from inside it."""
+    ones, instead of a TypeError from inside it.  timm's and torchvision's
+    names for create()'s own keywords (``drop_rate``) point to ours."""
     import difflib
-    import inspect
+
+    from .options import accepted_options
 
     try:
-        parameters = inspect.signature(builder).parameters
+        parameters = accepted_options(builder)
     except (TypeError, ValueError):  # a builder without a signature: let it decide
         return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+    if parameters is None:  # **kwargs: the builder checks its own
         return
-    accepted = sorted({*CREATE_KEYWORDS, *(k for k in parameters if k not in ("args", "self"))})
+    accepted = sorted({*CREATE_KEYWORDS, *parameters})
     for key in kwargs:
         if key not in parameters:
             hint = _OTHER_NAMES.get(key) or next(iter(difflib.get_close_matches(key, accepted, 1)),
