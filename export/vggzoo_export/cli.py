@@ -166,8 +166,6 @@ def demo_parser() -> argparse.ArgumentParser:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    if args.int8 or args.calibrate:
-        return run_int8_export(args)
     run_steps(args, plan_export(args))
     return 0
 
@@ -209,6 +207,8 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     from .trt.cli import trt_options
     from .triton_cli import triton_options, triton_source
 
+    if args.int8 or args.calibrate:
+        return [_int8_step(args)]
     serving = bool(args.trt or args.triton)
     if serving and (args.format != "onnx" or args.protocol):
         raise VggzooError("--trt / --triton build from the fully-convolutional ONNX file: "
@@ -273,6 +273,42 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     return steps
 
 
+#: Flags of the int8 exporter's options.
+INT8_FLAGS = {"calibrate": "--calibrate", "calibration_images": "--calibration-images",
+              "agreement_images": "--agreement-images", "min_agreement": "--min-agreement",
+              "scales": "--calibration-scales", "opset": "--opset"}
+
+
+def _int8_step(args: argparse.Namespace) -> Step:
+    """``--int8 --calibrate DIR``: the ``int8`` exporter, checked like every
+    step (the calibrated network is written only when it agrees with fp32
+    on held-out images, see :mod:`.int8`)."""
+    from vggzoo.registry import EXPORTERS
+
+    from .exporter import check_values
+
+    if not (args.int8 and args.calibrate):
+        raise VggzooError("int8 export needs both --int8 and --calibrate DIR (a folder of images "
+                          "like the ones the model will see)")
+    if (args.format != "onnx" or args.protocol or args.fp16 or args.trt or args.triton
+            or args.export_option):
+        raise VggzooError("--int8 writes one ONNX network: drop --format, --protocol, --fp16, "
+                          "--trt, --triton and --export-option")
+    if args.weights is None:
+        raise VggzooError("--int8 calibrates real weights: pass --weights W (random weights "
+                          "give meaningless activation ranges)")
+    default = vggzoo_name(model_name(args)) + ".int8.onnx"
+    options = {"calibrate": args.calibrate, "calibration_images": args.calibration_images,
+               "agreement_images": args.agreement_images, "min_agreement": args.min_agreement,
+               "scales": args.calibration_scales,
+               **({"opset": args.opset} if args.opset is not None else {})}
+    step = Step("int8", Path(args.output or default), options, flags=INT8_FLAGS,
+                default_name=default)
+    check_values(EXPORTERS.get("int8").obj, step.output, step.options)
+    check_writable(step.output, step.default_name)
+    return step
+
+
 def export_options(items: Sequence[str]) -> dict[str, str]:
     """``--export-option KEY=VALUE`` strings as a dict (values still strings)."""
     options = {}
@@ -284,12 +320,25 @@ def export_options(items: Sequence[str]) -> dict[str, str]:
     return options
 
 
+def _checked(report: Any, step: Step) -> str:
+    """The line that says how the written file was checked."""
+    if report.agreement is not None:
+        threshold = step.options.get("min_agreement")
+        return (f"Checked against fp32: top-1 agreement {report.agreement.top1_agreement:.2%}"
+                + (f" >= --min-agreement {threshold:.2%}." if threshold is not None else "."))
+    if report.parity:
+        return "Checked against PyTorch: parity passed."
+    return "Not checked against PyTorch: this format reports no parity check."
+
+
 def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
     """Run the planned exporters in order (each writes atomically) and
     print what each wrote and how it was checked."""
     import vggzoo
     from vggzoo.cli.output import echo, get_console, print_table
     from vggzoo.registry import EXPORTERS
+
+    from vggzoo.options import accepted_options
 
     from .exporter import Exporter
 
@@ -301,30 +350,35 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
         if args.weights is None:
             get_console(stderr=True).print(
                 f"[bold red]WARNING[/]: no --weights given: exporting "
-                f"{model.pretrained_cfg['name']} with RANDOM weights (fine for benchmarks, "
+                f"{model.pretrained_cfg.name} with RANDOM weights (fine for benchmarks, "
                 f"useless for predictions)", highlight=False)
-    table: tuple[str, list, bool] | None = None
+    table: tuple[str, list, str] | None = None
 
     def flush() -> None:
         nonlocal table
         if table is not None:
             print_table(table[0], ("", ""), table[1])
-            echo("Checked against PyTorch: parity passed." if table[2] else
-                 "Not checked against PyTorch: this format reports no parity check.")
+            echo(table[2])
             table = None
 
     for step in steps:
-        exporter: Exporter = EXPORTERS.get(step.format).obj
+        entry = EXPORTERS.get(step.format)
+        exporter: Exporter = entry.obj
         if step.source is None:
-            with status(f"exporting {model.pretrained_cfg['name']} as {step.format} to "
-                        f"{step.output}, then checking it against PyTorch ..."):
-                report = exporter(model, step.output, **step.options)
+            with status(f"exporting {model.pretrained_cfg.name} as {step.format} to "
+                        f"{step.output}, then checking it ...") as shown:
+                log = {"log": shown.update} if "log" in (accepted_options(exporter, positional=2)
+                                                         or {}) else {}
+                report = exporter(model, step.output, **step.options, **log)
             table = (f"{report.metadata.model} exported as {step.format}", [
                 ("file", ", ".join(str(f) for f in report.files)),
-                ("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}"
-                                                    for k, v in report.parity.items())),
+                *((("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}"
+                                                       for k, v in report.parity.items())),)
+                  if report.parity else ()),
+                *((("agreement with fp32", report.agreement.summary()),)
+                  if report.agreement is not None else ()),
                 ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)],
-                bool(report.parity))
+                _checked(report, step))
         elif step.format.startswith("protocol-"):
             scales = step.options["scales"]
             with status(f"building the dense protocol graph (scales {scales}) ..."):
@@ -346,46 +400,6 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
             else:
                 echo(f"{step.format}: {', '.join(str(f) for f in report.files)}")
     flush()
-
-
-def run_int8_export(args: argparse.Namespace) -> int:
-    """``--int8 --calibrate DIR``: the calibrated int8 network, written only
-    when it agrees with fp32 on held-out images (see :mod:`.int8`)."""
-    import vggzoo
-    from vggzoo.cli.output import echo, get_console, print_table
-
-    from .int8 import export_int8
-
-    if not (args.int8 and args.calibrate):
-        raise VggzooError("int8 export needs both --int8 and --calibrate DIR (a folder of images "
-                          "like the ones the model will see)")
-    if args.format != "onnx" or args.protocol or args.fp16 or args.trt or args.triton:
-        raise VggzooError("--int8 writes one ONNX network: drop --format, --protocol, --fp16, "
-                          "--trt and --triton")
-    if args.weights is None:
-        raise VggzooError("--int8 calibrates real weights: pass --weights W (random weights "
-                          "give meaningless activation ranges)")
-    model = vggzoo.create(model_name(args), weights=args.weights, num_classes=args.num_classes,
-                          width_mult=args.width_mult)
-    output = args.output or Path(model.pretrained_cfg["name"] + ".int8.onnx")
-    with get_console(stderr=True).status("int8 export ...") as status:
-        result = export_int8(model, output, calibrate=args.calibrate,
-                             calibration_images=args.calibration_images,
-                             agreement_images=args.agreement_images,
-                             min_agreement=args.min_agreement, scales=args.calibration_scales,
-                             opset=args.opset, log=status.update)
-    a, c = result.agreement, result.calibration
-    print_table(f"{result.export.metadata.model} exported as int8 ONNX", ("", ""), [
-        ("file", str(output)),
-        ("calibration", f"{c['images']} images at {c['scales']} (sha256 {c['sha256'][:12]}), "
-                        f"per-channel int8 weights{' (7-bit, no VNNI)' if c['reduce_range'] else ''}"),
-        ("top-1 agreement", f"{a.top1_agreement:.2%} of {a.images} held-out images"),
-        ("top-5 agreement", f"{a.top5_agreement:.2%}"),
-        ("max |logit diff|", f"{a.max_abs_diff:.3g} (logits up to {a.reference_scale:.3g})"),
-        ("seconds", f"{result.export.seconds:.1f}")])
-    echo(f"Checked against fp32: top-1 agreement {a.top1_agreement:.2%} >= --min-agreement "
-         f"{args.min_agreement:.2%}.")
-    return 0
 
 
 def model_name(args: argparse.Namespace) -> str:

@@ -32,6 +32,7 @@ same report reduced-precision TensorRT engines get
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -249,6 +250,44 @@ def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str |
                           time.perf_counter() - start,
                           [f"int8 vs fp32: {agreement.summary()}"], agreement=agreement)
     return Int8Report(report, agreement, calibration)
+
+
+def export_int8_file(model: nn.Module, output: str | os.PathLike, /, *,
+                     calibrate: str | os.PathLike | None = None,
+                     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+                     agreement_images: int = DEFAULT_AGREEMENT_IMAGES,
+                     min_agreement: float = DEFAULT_MIN_AGREEMENT,
+                     scales: Sequence[int] | None = None, reduce_range: bool | None = None,
+                     opset: int | None = None,
+                     log: Callable[[str], None] = lambda _msg: None) -> ExportReport:
+    """The registered ``int8`` exporter (``vggzoo-export --int8 --calibrate
+    DIR``): :func:`export_int8`, reported like every format.  Its check is
+    the agreement with fp32 on held-out images, not parity with PyTorch, so
+    ``parity`` is empty and ``agreement`` is set."""
+    check_int8(Path(output), calibrate=calibrate, min_agreement=min_agreement)
+    result = export_int8(model, output, calibrate=calibrate, calibration_images=calibration_images,
+                         agreement_images=agreement_images, min_agreement=min_agreement,
+                         scales=scales, reduce_range=reduce_range, opset=opset, log=log)
+    c = result.calibration
+    weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if c["reduce_range"] else "")
+    calibration = (f"calibration: {c['images']} images at {c['scales']} "
+                   f"(sha256 {c['sha256'][:12]}), {weights}")
+    # The agreement is the report's own field (shown once); the calibration is a note.
+    return dataclasses.replace(result.export, parity={}, notes=[calibration])
+
+
+def check_int8(output: Path, /, *, calibrate: str | os.PathLike | None = None,
+               min_agreement: float = DEFAULT_MIN_AGREEMENT) -> None:
+    """Refuse, before any work, an int8 export without calibration images or
+    with an agreement threshold that is not a fraction."""
+    if calibrate is None:
+        raise ExportError("int8 export needs both --int8 and --calibrate DIR (a folder of images "
+                          "like the ones the model will see)")
+    if not Path(calibrate).is_dir():
+        raise ExportError(f"--calibrate {calibrate}: no such folder; pass a folder of images "
+                          f"like the ones the model will see")
+    if not 0.0 <= min_agreement <= 1.0:
+        raise ExportError(f"--min-agreement is a fraction of images (0-1), got {min_agreement}")
 
 
 def _default_scales(cfg: PretrainedCfg) -> list[int]:

@@ -24,6 +24,10 @@ EXPORT_FORMATS: list[tuple[LazyExporter, dict[str, Any]]] = [
     (LazyExporter("aoti", ".aoti", "export_aoti"),
      {"suffix": ".pt2", "input": "model",
       "description": "AOTInductor package (.pt2), runs without Python model code"}),
+    (LazyExporter("int8", ".int8", "export_int8_file", check="check_int8"),
+     {"suffix": ".int8.onnx", "input": "model",
+      "description": "calibrated static int8 ONNX (QDQ), written only if it agrees with fp32 on "
+                     "held-out images; --int8 --calibrate DIR"}),
     (LazyExporter("protocol-dense", ".protocol_exporter", "export_dense_protocol"),
      {"suffix": ".dense.onnx", "input": "onnx",
       "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "
