@@ -113,7 +113,7 @@ def test_runtimes_do_not_load_other_backends(module):
 # -- registered exporters ---------------------------------------------------
 
 def test_every_format_is_a_registered_exporter_whose_options_have_defaults():
-    assert {"onnx", "aoti", "protocol-dense", "tensorrt", "triton"} <= set(EXPORTERS.names())
+    assert {"onnx", "aoti", "int8", "protocol-dense", "tensorrt", "triton"} <= set(EXPORTERS.names())
     for name in EXPORTERS.names():
         entry = EXPORTERS.get(name)
         assert entry.info.get("input", "model") == "model" or entry.info["input"] in EXPORTERS
