@@ -112,7 +112,7 @@ def main() -> None:
         notes: list[str] = []
         with ProgressBar("benchmarking", transient=True) as bar:
             rows = benchmark_files(
-                [fp32, int8.export.path], cases(),
+                [fp32, int8.path], cases(),
                 compare=["torch", "torch-channels-last", "torch-bf16"], providers="cpu",
                 backends=["onnxruntime", "openvino", "openvino-bf16"], warmup=args.warmup,
                 repeat=args.repeat, notes=notes, progress=bar)

@@ -148,7 +148,7 @@ def test_bench_int8_channels_last_and_dense_rows_with_fp32_ratios(tiny_vgg16, tm
             .save(photos / f"{i}.png")
     fp32 = export_onnx(tiny_vgg16, tmp_path / "t.onnx").path
     int8 = export_int8(tiny_vgg16, tmp_path / "t.int8.onnx", calibrate=photos,
-                       calibration_images=2, min_agreement=0.0).export.path
+                       calibration_images=2, min_agreement=0.0).path
     out = tmp_path / "bench.json"
     assert main(["bench", str(fp32), str(int8), "--sizes", "224", "--dense", "224,256",
                  "--compare", "torch", "--compare", "torch-channels-last", "--providers", "cpu",

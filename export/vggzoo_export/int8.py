@@ -32,13 +32,12 @@ same report reduced-precision TensorRT engines get
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +54,7 @@ from .errors import ExportError
 from .exporter import ExportReport
 from .metadata import read_onnx_metadata
 from .onnx_export import export_onnx
-from .parity import AgreementReport, check_agreement, compare_runs
+from .parity import check_agreement, compare_runs
 
 #: Images whose activation ranges calibrate the network (the issue's
 #: measurement used 4 batches; 32 images cost seconds at 224).
@@ -90,12 +89,13 @@ class ImageSplit:
 
 
 @dataclass
-class Int8Report:
-    """What :func:`export_int8` wrote and measured."""
+class Int8Report(ExportReport):
+    """What :func:`export_int8` wrote and measured: an export report whose
+    check is the ``agreement`` with fp32 on held-out images (``parity`` is
+    empty: the int8 file is not meant to match PyTorch to fp32 rounding),
+    plus the calibration it used (also in the file's metadata)."""
 
-    export: ExportReport
-    agreement: AgreementReport
-    calibration: dict
+    calibration: dict = field(default_factory=dict)
 
 
 def split_images(root: str | os.PathLike, calibration: int, held_out: int) -> ImageSplit:
@@ -165,7 +165,8 @@ def has_vnni(flags: set[str] | None = None) -> bool:
     return bool(set(VNNI_FLAGS) & (cpu_flags() if flags is None else flags))
 
 
-def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str | os.PathLike,
+def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
+                calibrate: str | os.PathLike | None = None,
                 calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
                 agreement_images: int = DEFAULT_AGREEMENT_IMAGES,
                 min_agreement: float = DEFAULT_MIN_AGREEMENT,
@@ -182,9 +183,8 @@ def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str |
 
     from .ort_runner import OrtRunner
 
-    if not 0.0 <= min_agreement <= 1.0:
-        raise ExportError(f"--min-agreement is a fraction of images (0-1), got {min_agreement}")
     output = Path(output)
+    check_int8(output, calibrate=calibrate, min_agreement=min_agreement)
     check_writable(output)
     root = Path(calibrate)
     split = split_images(root, calibration_images, agreement_images)
@@ -246,34 +246,12 @@ def export_int8(model: nn.Module, output: str | os.PathLike, *, calibrate: str |
         del proto.metadata_props[:]
         onnx.helper.set_model_props(proto, props)
         onnx.save_model(proto, str(stage / output.name))
-    report = ExportReport(output, [output], read_onnx_metadata(output), fp32.parity,
-                          time.perf_counter() - start,
-                          [f"int8 vs fp32: {agreement.summary()}"], agreement=agreement)
-    return Int8Report(report, agreement, calibration)
-
-
-def export_int8_file(model: nn.Module, output: str | os.PathLike, /, *,
-                     calibrate: str | os.PathLike | None = None,
-                     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
-                     agreement_images: int = DEFAULT_AGREEMENT_IMAGES,
-                     min_agreement: float = DEFAULT_MIN_AGREEMENT,
-                     scales: Sequence[int] | None = None, reduce_range: bool | None = None,
-                     opset: int | None = None,
-                     log: Callable[[str], None] = lambda _msg: None) -> ExportReport:
-    """The registered ``int8`` exporter (``vggzoo-export --int8 --calibrate
-    DIR``): :func:`export_int8`, reported like every format.  Its check is
-    the agreement with fp32 on held-out images, not parity with PyTorch, so
-    ``parity`` is empty and ``agreement`` is set."""
-    check_int8(Path(output), calibrate=calibrate, min_agreement=min_agreement)
-    result = export_int8(model, output, calibrate=calibrate, calibration_images=calibration_images,
-                         agreement_images=agreement_images, min_agreement=min_agreement,
-                         scales=scales, reduce_range=reduce_range, opset=opset, log=log)
-    c = result.calibration
-    weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if c["reduce_range"] else "")
-    calibration = (f"calibration: {c['images']} images at {c['scales']} "
-                   f"(sha256 {c['sha256'][:12]}), {weights}")
-    # The agreement is the report's own field (shown once); the calibration is a note.
-    return dataclasses.replace(result.export, parity={}, notes=[calibration])
+    weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if reduce_range else "")
+    note = f"calibration: {len(split.calibration)} images at {scales} " \
+           f"(sha256 {calibration['sha256'][:12]}), {weights}"
+    return Int8Report(output, [output], read_onnx_metadata(output), parity={},
+                      seconds=time.perf_counter() - start, notes=[note], agreement=agreement,
+                      calibration=calibration)
 
 
 def check_int8(output: Path, /, *, calibrate: str | os.PathLike | None = None,

@@ -24,7 +24,7 @@ EXPORT_FORMATS: list[tuple[LazyExporter, dict[str, Any]]] = [
     (LazyExporter("aoti", ".aoti", "export_aoti"),
      {"suffix": ".pt2", "input": "model",
       "description": "AOTInductor package (.pt2), runs without Python model code"}),
-    (LazyExporter("int8", ".int8", "export_int8_file", check="check_int8"),
+    (LazyExporter("int8", ".int8", "export_int8", check="check_int8"),
      {"suffix": ".int8.onnx", "input": "model",
       "description": "calibrated static int8 ONNX (QDQ), written only if it agrees with fp32 on "
                      "held-out images; --int8 --calibrate DIR"}),
