@@ -92,16 +92,17 @@ def accepted_options(func: Callable[..., Any], *,
 def check_keys(func: Callable[..., Any], options: Mapping[str, Any], *, what: str,
                positional: int = 0, flags: Mapping[str, str] | None = None,
                fix: str = "drop it or correct its name",
-               error: type[OptionError] = OptionError) -> None:
+               error: type[OptionError] = OptionError) -> dict[str, inspect.Parameter] | None:
     """Raise ``error`` unless ``func`` takes every key of ``options``: one
     line naming the key (and the flag that set it, from ``flags``), close
-    matches, the keys ``func`` does take, and ``fix``."""
+    matches, the keys ``func`` does take, and ``fix``.  Returns
+    :func:`accepted_options` of ``func``."""
     accepted = accepted_options(func, positional=positional)
     if accepted is None:
-        return
+        return None
     unknown = [key for key in options if key not in accepted]
     if not unknown:
-        return
+        return accepted
     key = unknown[0]
     flag = (flags or {}).get(key)
     close = difflib.get_close_matches(key, list(accepted), n=3, cutoff=0.6)
@@ -119,8 +120,7 @@ def check_options(func: Callable[..., Any], options: Mapping[str, Any], *,
     :class:`~vggzoo.errors.OptionError` for an unknown key or a value its
     parameter's type cannot take.
     """
-    check_keys(func, options, what=what, positional=positional)
-    if accepted_options(func) is None:
+    if check_keys(func, options, what=what, positional=positional) is None:
         return dict(options)
     hints = _type_hints(func)
     return {key: convert_option(key, value, hints.get(key, Any), what=what)

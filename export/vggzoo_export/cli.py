@@ -203,12 +203,12 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     from vggzoo.options import check_options as typed_options
     from vggzoo.registry import EXPORTERS
 
-    from .exporter import check_options, check_values
+    from .exporter import check_options
     from .trt.cli import trt_options
     from .triton_cli import triton_options, triton_source
 
     if args.int8 or args.calibrate:
-        return [_int8_step(args)]
+        return _checked_steps([_int8_step(args)])
     serving = bool(args.trt or args.triton)
     if serving and (args.format != "onnx" or args.protocol):
         raise VggzooError("--trt / --triton build from the fully-convolutional ONNX file: "
@@ -262,6 +262,16 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     if args.triton:
         steps.append(Step("triton", Path(args.triton), triton_options(args, name),
                           triton_source(args, onnx_path=network, engine_path=engine)))
+    return _checked_steps(steps)
+
+
+def _checked_steps(steps: list[Step]) -> list[Step]:
+    """``steps`` after every option of every step, then every value and
+    output, passed their checks: nothing is built before all pass."""
+    from vggzoo.registry import EXPORTERS
+
+    from .exporter import check_options, check_values
+
     for step in steps:  # every option of every step, before any value check
         check_options(step.format, EXPORTERS.get(step.format).obj, step.options,
                       flags=step.flags)
@@ -283,10 +293,6 @@ def _int8_step(args: argparse.Namespace) -> Step:
     """``--int8 --calibrate DIR``: the ``int8`` exporter, checked like every
     step (the calibrated network is written only when it agrees with fp32
     on held-out images, see :mod:`.int8`)."""
-    from vggzoo.registry import EXPORTERS
-
-    from .exporter import check_values
-
     if not (args.int8 and args.calibrate):
         raise VggzooError("int8 export needs both --int8 and --calibrate DIR (a folder of images "
                           "like the ones the model will see)")
@@ -302,11 +308,8 @@ def _int8_step(args: argparse.Namespace) -> Step:
                "agreement_images": args.agreement_images, "min_agreement": args.min_agreement,
                "scales": args.calibration_scales,
                **({"opset": args.opset} if args.opset is not None else {})}
-    step = Step("int8", Path(args.output or default), options, flags=INT8_FLAGS,
+    return Step("int8", Path(args.output or default), options, flags=INT8_FLAGS,
                 default_name=default)
-    check_values(EXPORTERS.get("int8").obj, step.output, step.options)
-    check_writable(step.output, step.default_name)
-    return step
 
 
 def export_options(items: Sequence[str]) -> dict[str, str]:

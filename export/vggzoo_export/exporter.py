@@ -24,7 +24,6 @@ by module and attribute and still exposes its real signature.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -92,12 +91,9 @@ class LazyExporter:
         return getattr(import_module(self.module, __package__), name)
 
     @property
-    def __signature__(self) -> inspect.Signature:
-        return inspect.signature(self._load(self.function))
-
-    @property
     def __wrapped__(self) -> Callable[..., Any]:
-        """The real exporter (its type hints convert ``--export-option`` values)."""
+        """The real exporter: ``inspect.signature`` follows it to the real
+        options, and its type hints convert ``--export-option`` values."""
         return self._load(self.function)
 
     def __call__(self, source: Any, output: Path, /, **options: Any) -> ExportReport:
