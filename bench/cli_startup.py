@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from vggzoo.cli.output import echo, print_table
-from vggzoo.machine import cpu_info
+from vggzoo.runtime.machine import cpu_info
 
 #: The ``vggzoo`` script of this interpreter's environment (as a user runs it).
 VGGZOO = str(Path(sys.executable).with_name("vggzoo")) if Path(sys.executable).with_name(

@@ -32,13 +32,13 @@ from PIL import Image
 
 import vggzoo
 from vggzoo.cli.output import ProgressBar, echo
-from vggzoo.machine import has_native_bf16
-from vggzoo.sample_images import PHOTOS, load_photo
+from vggzoo.runtime.machine import has_native_bf16
+from vggzoo.data.samples import PHOTOS, load_photo
 from vggzoo_export.bench import (Case, benchmark_files, dense_case, load_average, random_cases,
                                  write_json)
-from vggzoo_export.cli_output import print_rows
-from vggzoo_export.int8 import export_int8, has_vnni
-from vggzoo_export.onnx_export import export_onnx
+from vggzoo_export.cli.output import print_rows
+from vggzoo_export.onnx.int8 import export_int8, has_vnni
+from vggzoo_export.onnx.export import export_onnx
 from vggzoo_export.plugin import ensure_registered
 
 #: The issue's targets: best vggzoo path vs the best fp32 peer (ONNX Runtime

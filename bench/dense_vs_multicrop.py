@@ -26,9 +26,9 @@ from vggzoo.cli.output import ProgressBar, echo, print_table
 from vggzoo.eval import evaluate_protocols
 from vggzoo.eval.evaluate import network_of
 from vggzoo.io import atomic_path
-from vggzoo.machine import cpu_info
+from vggzoo.runtime.machine import cpu_info
 from vggzoo.runtime import TorchRunner
-from vggzoo.sample_images import PHOTOS, load_photo
+from vggzoo.data.samples import PHOTOS, load_photo
 
 
 def photo_folder(root: Path, count: int) -> Path:

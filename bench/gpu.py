@@ -42,9 +42,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "export")]
 
 import vggzoo  # noqa: E402
 from vggzoo.cli.output import print_table  # noqa: E402
-from vggzoo.complexity import count_macs  # noqa: E402
+from vggzoo.models.complexity import count_macs  # noqa: E402
 from vggzoo.runtime import TorchRunner  # noqa: E402
-from vggzoo.machine import cpu_info  # noqa: E402
+from vggzoo.runtime.machine import cpu_info  # noqa: E402
 
 Run = Callable[[torch.Tensor], object]
 BACKENDS = ("eager-fp32", "eager-bf16", "fast", "fast-compile", "ort-cuda-fp32",

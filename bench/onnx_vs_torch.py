@@ -29,9 +29,9 @@ import torch
 import vggzoo
 from vggzoo.cli.output import echo, print_table
 from vggzoo_export.bench import cpu_info, time_calls
-from vggzoo_export.metadata import torch_model
-from vggzoo_export.onnx_export import export_onnx
-from vggzoo_export.ort_runner import OrtRunner, physical_cores
+from vggzoo_export.core.metadata import torch_model
+from vggzoo_export.onnx.export import export_onnx
+from vggzoo_export.onnx.runner import OrtRunner, physical_cores
 
 
 def main() -> None:

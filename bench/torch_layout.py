@@ -22,7 +22,7 @@ import time
 import torch
 
 import vggzoo
-from vggzoo.machine import cpu_info
+from vggzoo.runtime.machine import cpu_info
 
 SHAPES = [(1, 224, 224), (1, 384, 384), (1, 256, 341), (2, 256, 341), (2, 384, 512),
           (8, 224, 224)]

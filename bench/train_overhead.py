@@ -31,9 +31,9 @@ from make_digits import make_digits  # noqa: E402
 from vggzoo.data.folder import SkippingImageFolder, collate_skipping  # noqa: E402
 from vggzoo.data.stats import IMAGENET_STATS  # noqa: E402
 from vggzoo.data.transforms import PAPER_AUGMENTATIONS, train_transform  # noqa: E402
-from vggzoo.scales import TrainScale  # noqa: E402
-from vggzoo.registry import INITIALIZERS  # noqa: E402
-from vggzoo.machine import cpu_info  # noqa: E402
+from vggzoo.data.scales import TrainScale  # noqa: E402
+from vggzoo.plugins.registry import INITIALIZERS  # noqa: E402
+from vggzoo.runtime.machine import cpu_info  # noqa: E402
 
 
 def per_step_ips(times: list[float], batch: int, warmup: int) -> float:

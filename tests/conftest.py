@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vggzoo.testing import write_image_folder
+from vggzoo.plugins.testing import write_image_folder
 
 
 @pytest.fixture(autouse=True)

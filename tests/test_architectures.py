@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import vggzoo
-from vggzoo.complexity import count_params
+from vggzoo.models.complexity import count_params
 
 PAPER_PARAMS = {
     "vgg11": 132_863_336, "A": 132_863_336, "vgg11_lrn": 132_863_336, "A-LRN": 132_863_336,

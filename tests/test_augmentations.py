@@ -7,9 +7,9 @@ from torchvision import tv_tensors
 from vggzoo.data.transforms import (IMAGENET_PCA, PAPER_AUGMENTATIONS, PCALighting, PCAStats,
                                     isotropic_rescale, train_transform, val_transform)
 from vggzoo.errors import ConfigError
-from vggzoo.preprocess import PAPER
-from vggzoo.registry import AUGMENTATIONS
-from vggzoo.scales import TrainScale
+from vggzoo.data.preprocess import PAPER
+from vggzoo.plugins.registry import AUGMENTATIONS
+from vggzoo.data.scales import TrainScale
 
 
 def test_paper_augmentations_are_registered_through_the_hook():

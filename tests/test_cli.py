@@ -48,7 +48,7 @@ def test_unknown_model_is_one_clear_line(capsys):
 def test_plugins_lists_the_builtin_models(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "vggzoo.builtin_models" in out and "vgg19_bn" in out
+    assert "vggzoo.models.builtin" in out and "vgg19_bn" in out
 
 
 def test_demo_runs_dense_inference_of_full_size_vgg16(capsys):

@@ -12,7 +12,7 @@ import torch
 import vggzoo
 import vggzoo.eval.crops
 import vggzoo.eval.scales
-import vggzoo.sample_images
+import vggzoo.data.samples
 import vggzoo_export
 from vggzoo.errors import VggzooError
 
@@ -51,7 +51,7 @@ def test_every_exception_class_lives_in_an_errors_module_and_is_a_vggzoo_error()
         torch.zeros(1, 3, 224, 224)),
     lambda: vggzoo.to_fully_conv(object()),
     lambda: vggzoo.eval.scales.parse_scales("big"),
-    lambda: vggzoo.sample_images.load_photo("nope"),
+    lambda: vggzoo.data.samples.load_photo("nope"),
     lambda: vggzoo.eval.crops.grid_offsets(100, 224),
     lambda: vggzoo.create("vgg11", width_mult=float("nan")),
 ])

@@ -16,9 +16,9 @@ from safetensors.torch import load_file
 import vggzoo
 from vggzoo.cli import main
 from vggzoo.errors import WeightsError
-from vggzoo.preprocess import TORCHVISION
-from vggzoo.registry import INITIALIZERS
-from vggzoo.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
+from vggzoo.data.preprocess import TORCHVISION
+from vggzoo.plugins.registry import INITIALIZERS
+from vggzoo.plugins.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = [str(d) for d in range(10)]
@@ -102,8 +102,8 @@ def test_run_directory_is_all_create_needs(run):
 
 def test_export_and_predict_name_the_digits_without_repeated_options(run, digits, tmp_path,
                                                                      capsys):
-    from vggzoo_export.cli import main as export_main
-    from vggzoo_export.metadata import read_onnx_metadata
+    from vggzoo_export.cli.main import main as export_main
+    from vggzoo_export.core.metadata import read_onnx_metadata
     from vggzoo_export.plugin import ensure_registered
 
     ensure_registered()

@@ -6,7 +6,7 @@ import torch
 import vggzoo
 from vggzoo.errors import InputSizeError
 
-from vggzoo.testing import TINY_WIDTH as TINY
+from vggzoo.plugins.testing import TINY_WIDTH as TINY
 
 
 @pytest.mark.parametrize("size, expected", [((224, 224), (1, 1)), ((384, 384), (6, 6)),

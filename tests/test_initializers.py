@@ -8,8 +8,8 @@ from torch import nn
 
 import vggzoo
 from vggzoo.errors import ConfigError, WeightsError
-from vggzoo.registry import INITIALIZERS
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.plugins.registry import INITIALIZERS
+from vggzoo.plugins.testing import TINY_WIDTH
 from vggzoo.training.initializers import conv_names
 
 

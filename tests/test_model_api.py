@@ -12,8 +12,8 @@ from torchvision.models.feature_extraction import create_feature_extractor
 
 import vggzoo
 from vggzoo.errors import OptionError, WeightsError
-from vggzoo.preprocess import TORCHVISION
-from vggzoo.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
+from vggzoo.data.preprocess import TORCHVISION
+from vggzoo.plugins.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
 
 #: VGG16's stage widths at width 1 (relu1_2 ... relu5_3) and their strides.
 VGG16_CHANNELS = [64, 128, 256, 512, 512]
@@ -103,7 +103,7 @@ def test_list_models_patterns_exclude_and_pretrained():
 def test_named_weights_carry_torchvision_facts():
     from torchvision.models import VGG19_BN_Weights
 
-    from vggzoo.pretrained import get_weights
+    from vggzoo.weights.named import get_weights
 
     name, spec = get_weights("vgg19_bn.tv_in1k")
     reference = VGG19_BN_Weights.IMAGENET1K_V1
@@ -184,7 +184,7 @@ def test_freeze_up_to_a_named_layer_and_head_lr_groups():
 
 
 def test_input_channels_come_from_the_weights(tmp_path):
-    from vggzoo.weights import WeightsFacts
+    from vggzoo.weights.files import WeightsFacts
 
     gray = vggzoo.create("vgg11", in_chans=1, num_classes=2, width_mult=TINY_WIDTH)
     path = vggzoo.save_weights(gray, tmp_path / "gray.safetensors", metadata=WeightsFacts(

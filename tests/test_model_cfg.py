@@ -11,8 +11,8 @@ import torch
 
 import vggzoo
 from vggzoo.errors import OptionError
-from vggzoo.model_cfg import PretrainedCfg
-from vggzoo.testing import TINY_WIDTH, plugin_registered
+from vggzoo.models.cfg import PretrainedCfg
+from vggzoo.plugins.testing import TINY_WIDTH, plugin_registered
 
 
 def _dropout_rates(model: torch.nn.Module) -> set[float]:

@@ -24,22 +24,22 @@ CHECKS = {
     ),
     "vggzoo-cutout": (
         "import torch\n"
-        "from vggzoo.registry import AUGMENTATIONS\n"
+        "from vggzoo.plugins.registry import AUGMENTATIONS\n"
         "out = AUGMENTATIONS.get('cutout').obj(crop=224)(torch.ones(3, 224, 224))\n"
         "assert (out == 0).any() and (out == 1).any()\n"
     ),
     "vggzoo-lsuv": (
         "import torch, vggzoo\n"
-        "from vggzoo.registry import INITIALIZERS\n"
+        "from vggzoo.plugins.registry import INITIALIZERS\n"
         "entry = INITIALIZERS.get('lsuv')\n"
         "assert entry.info['needs_batch']\n"
         "entry.obj(vggzoo.create('vgg11', width_mult=1 / 16), batch=torch.randn(2, 3, 224, 224))\n"
     ),
     "vggzoo-openvino": (
         "import tempfile, pathlib, vggzoo, torch\n"
-        "from vggzoo.registry import RUNNERS\n"
+        "from vggzoo.plugins.registry import RUNNERS\n"
         "from vggzoo.runtime import create_runner\n"
-        "from vggzoo_export.onnx_export import export_onnx\n"
+        "from vggzoo_export.onnx.export import export_onnx\n"
         "assert 'openvino' in RUNNERS.names()\n"
         "m = vggzoo.create('vgg11', fully_conv=True, num_classes=2, width_mult=1 / 16).eval()\n"
         "path = pathlib.Path(tempfile.mkdtemp()) / 'm.onnx'\n"
@@ -50,7 +50,7 @@ CHECKS = {
     ),
     "vggzoo-tencrop": (
         "import vggzoo, torch\n"
-        "from vggzoo.registry import EVAL_PROTOCOLS\n"
+        "from vggzoo.plugins.registry import EVAL_PROTOCOLS\n"
         "from vggzoo.runtime import TorchRunner\n"
         "runner = TorchRunner(vggzoo.create('vgg11', num_classes=2, width_mult=1 / 16))\n"
         "p = EVAL_PROTOCOLS.get('tencrop').obj.posteriors(runner, [torch.rand(3, 240, 256)],\n"

@@ -11,7 +11,7 @@ import pytest
 import vggzoo
 from vggzoo.errors import DuplicateNameError, UnknownNameError
 from vggzoo.plugins import VggzooPluginWarning
-from vggzoo.testing import TINY_WIDTH, plugin_registered
+from vggzoo.plugins.testing import TINY_WIDTH, plugin_registered
 
 
 def _builder(**kwargs):
@@ -52,9 +52,9 @@ def vggzoo_input(size):
 
 
 def test_a_taken_name_names_both_sources(fresh_plugins):
-    with pytest.raises(DuplicateNameError, match="'vgg16' from 'impostor'.*'vggzoo.builtin_models'"):
+    with pytest.raises(DuplicateNameError, match="'vgg16' from 'impostor'.*'vggzoo.models.builtin'"):
         vggzoo.plugins.register(_model_plugin("impostor", model="vgg16"))
-    assert vggzoo.model_info("vgg16").source == "vggzoo.builtin_models"
+    assert vggzoo.model_info("vgg16").source == "vggzoo.models.builtin"
     with pytest.raises(DuplicateNameError, match="alias 'D'|name 'D'"):
         vggzoo.plugins.register(_model_plugin("alias-thief", aliases=["D"]))
 

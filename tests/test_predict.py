@@ -14,11 +14,11 @@ from torchvision.transforms.v2 import functional as F
 
 import vggzoo
 from vggzoo.cli import main
-from vggzoo.pretrained import NamedWeights
-from vggzoo.preprocess import TORCHVISION, to_input
+from vggzoo.weights.named import NamedWeights
+from vggzoo.data.preprocess import TORCHVISION, to_input
 from vggzoo.runtime import TorchRunner
-from vggzoo.sample_images import load_photo
-from vggzoo.testing import TINY_WIDTH, plugin_registered
+from vggzoo.data.samples import load_photo
+from vggzoo.plugins.testing import TINY_WIDTH, plugin_registered
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 import vggzoo
 from vggzoo.data.stats import compute_stats
-from vggzoo.testing import TINY_WIDTH, write_image_folder
+from vggzoo.plugins.testing import TINY_WIDTH, write_image_folder
 
 #: write_image_folder's defaults: 2 classes x 4 training and 2 validation images.
 TRAIN_IMAGES, VAL_IMAGES, BATCH = 8, 4, 4

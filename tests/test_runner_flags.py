@@ -11,9 +11,9 @@ import torch
 
 import vggzoo
 from vggzoo.cli import main
-from vggzoo.hookspecs import hookimpl
+from vggzoo.plugins.hookspecs import hookimpl
 from vggzoo.runtime import TorchRunner
-from vggzoo.testing import TINY_WIDTH, plugin_registered, write_image_folder
+from vggzoo.plugins.testing import TINY_WIDTH, plugin_registered, write_image_folder
 
 
 class FilePlugin:

@@ -11,9 +11,9 @@ import torch
 import vggzoo
 from vggzoo.cli import main
 from vggzoo.errors import OptionError
-from vggzoo.hookspecs import hookimpl
+from vggzoo.plugins.hookspecs import hookimpl
 from vggzoo.runtime import TorchRunner, create_runner
-from vggzoo.testing import TINY_WIDTH, plugin_registered, write_image_folder
+from vggzoo.plugins.testing import TINY_WIDTH, plugin_registered, write_image_folder
 
 
 MODEL = ["--model", "vgg11", "--width-mult", str(TINY_WIDTH), "--num-classes", "2"]
@@ -92,10 +92,10 @@ def test_export_runner_factories_are_checked_without_importing_their_runtime():
     onnxruntime nor the runner modules; only checking options loads them."""
     code = (
         "import sys, vggzoo\n"
-        "from vggzoo.registry import RUNNERS\n"
+        "from vggzoo.plugins.registry import RUNNERS\n"
         "names = RUNNERS.names()\n"
         "assert 'onnxruntime' in names, names\n"
-        "assert 'vggzoo_export.ort_runner' not in sys.modules\n"
+        "assert 'vggzoo_export.onnx.runner' not in sys.modules\n"
         "assert 'onnxruntime' not in sys.modules\n"
         "from vggzoo.runtime.base import runner_options\n"
         "print(sorted(runner_options('onnxruntime')))\n"

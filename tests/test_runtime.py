@@ -6,7 +6,7 @@ import torch
 import vggzoo
 from vggzoo.errors import UnknownNameError
 from vggzoo.runtime import TorchRunner, create_runner
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.plugins.testing import TINY_WIDTH
 
 
 def test_torch_runner_converts_an_fc_model_and_matches_it_at_224():

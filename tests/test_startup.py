@@ -37,11 +37,11 @@ def test_lazy_registrations_still_build_what_they_name():
     """What registration defers (torchvision's weights metadata, timm's
     builder, torchvision transforms) is there when used."""
     _run("import sys, vggzoo\n"
-         "from vggzoo.pretrained import get_weights\n"
+         "from vggzoo.weights.named import get_weights\n"
          "name, spec = get_weights('vgg16.tv_in1k')\n"
          "assert spec.num_classes == 1000 and spec.metrics['ImageNet-1K']['acc@1'] > 70, spec\n"
-         "from vggzoo.registry import AUGMENTATIONS\n"
-         "from vggzoo.scales import TrainScale\nfrom vggzoo.data.transforms import IMAGENET_PCA\n"
+         "from vggzoo.plugins.registry import AUGMENTATIONS\n"
+         "from vggzoo.data.scales import TrainScale\nfrom vggzoo.data.transforms import IMAGENET_PCA\n"
          "t = AUGMENTATIONS.get('pca-lighting').obj(scale=TrainScale.parse('256'), crop=224, "
          "pca=IMAGENET_PCA)\n"
          "assert type(t).__name__ == 'PCALighting'\n")

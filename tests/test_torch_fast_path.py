@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import vggzoo
-import vggzoo.machine
+import vggzoo.runtime.machine
 from vggzoo.errors import BackendUnavailableError, OptionError
 from vggzoo.runtime import TorchRunner, create_runner
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.plugins.testing import TINY_WIDTH
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                                    reason="needs a CUDA GPU (none is visible)")
@@ -58,7 +58,7 @@ def test_default_is_fast_and_equals_plain_eager(model, images):
     torch.testing.assert_close(got, plain.logits(images), rtol=1e-4, atol=1e-6)
     # At most one thread per physical core while the runner computes, and the
     # process's own setting is back afterwards (training may share the process).
-    assert threads[0] <= vggzoo.machine.physical_cores()
+    assert threads[0] <= vggzoo.runtime.machine.physical_cores()
     assert torch.get_num_threads() == before
     with pytest.raises(OptionError, match="plain_eager runs the NCHW layout"):
         TorchRunner(model, plain_eager=True, channels_last=True)
@@ -66,7 +66,7 @@ def test_default_is_fast_and_equals_plain_eager(model, images):
 
 def test_eval_cli_default_and_plain_eager_agree(tmp_path, capsys):
     from vggzoo.cli import main
-    from vggzoo.testing import write_image_folder
+    from vggzoo.plugins.testing import write_image_folder
 
     data = write_image_folder(tmp_path / "data")
     weights = vggzoo.save_weights(vggzoo.create("vgg11", num_classes=2, width_mult=TINY_WIDTH),
@@ -99,7 +99,7 @@ def test_channels_last_and_sized_batches_give_the_fp32_results(model, images):
     torch.testing.assert_close(got, reference, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.skipif(not vggzoo.machine.has_native_bf16(),
+@pytest.mark.skipif(not vggzoo.runtime.machine.has_native_bf16(),
                     reason="this CPU has no avx512_bf16/amx_bf16 (bf16 is refused there)")
 def test_bf16_autocast_on_cpu_agrees_with_fp32(model, images):
     reference = TorchRunner(model).logits(images)
@@ -113,8 +113,8 @@ def test_bf16_autocast_on_cpu_agrees_with_fp32(model, images):
 
 
 def test_bf16_on_a_cpu_without_it_is_refused_in_one_line(model, monkeypatch):
-    flags = vggzoo.machine.cpu_flags() - {"avx512_bf16", "amx_bf16"}
-    monkeypatch.setattr(vggzoo.machine, "cpu_flags", lambda: flags)
+    flags = vggzoo.runtime.machine.cpu_flags() - {"avx512_bf16", "amx_bf16"}
+    monkeypatch.setattr(vggzoo.runtime.machine, "cpu_flags", lambda: flags)
     with pytest.raises(BackendUnavailableError) as info:
         TorchRunner(model, precision="bf16")
     assert "no avx512_bf16 or amx_bf16" in str(info.value) and "\n" not in str(info.value)
@@ -140,7 +140,7 @@ def test_cuda_only_options_fail_clearly_on_cpu(model):
 def test_create_runner_passes_the_fast_path_options(tmp_path, images):
     weights = vggzoo.save_weights(vggzoo.create("vgg11", width_mult=TINY_WIDTH),
                                   tmp_path / "w.safetensors")
-    precision = "bf16" if vggzoo.machine.has_native_bf16() else "fp32"
+    precision = "bf16" if vggzoo.runtime.machine.has_native_bf16() else "fp32"
     runner = create_runner("torch", model="vgg11", weights=weights, width_mult=TINY_WIDTH,
                            precision=precision, channels_last=True, batch_pixels=3 * 256 * 320)
     assert runner.precision == precision and runner.channels_last

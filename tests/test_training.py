@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 import vggzoo
 from vggzoo.cli import main
 from vggzoo.errors import ConfigError
-from vggzoo.registry import INITIALIZERS
+from vggzoo.plugins.registry import INITIALIZERS
 from vggzoo.training import resolve_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 import vggzoo
 from vggzoo.errors import WeightsError
 
-from vggzoo.testing import TINY_WIDTH as TINY
+from vggzoo.plugins.testing import TINY_WIDTH as TINY
 
 
 @pytest.fixture(scope="module")

@@ -14,21 +14,21 @@ from . import plugins
 from .errors import (DuplicateNameError, InputSizeError, UnknownNameError, VggzooError,
                      WeightsError)
 from ._lazy import lazy_attributes
-from .hookspecs import hookimpl
+from .plugins.hookspecs import hookimpl
 
 #: Public names and the modules that define them, imported on first use:
 #: ``import vggzoo`` (and pytest's plugin entry point) stays light, and
 #: ``vggzoo list`` does not pay for evaluation, training or torchvision.
 _LAZY = {
     "EvalResult": "eval.evaluate", "evaluate": "eval.evaluate",
-    "ModelInfo": "factory", "create": "factory", "list_models": "factory",
-    "model_info": "factory", "to_fully_conv": "factory",
-    "PredictResult": "inference", "predict": "inference",
-    "VGG": "model",
-    "PAPER": "preprocess", "TORCHVISION": "preprocess", "Preprocessing": "preprocess",
+    "ModelInfo": "models.factory", "create": "models.factory", "list_models": "models.factory",
+    "model_info": "models.factory", "to_fully_conv": "models.factory",
+    "PredictResult": "eval.inference", "predict": "eval.inference",
+    "VGG": "models.vgg",
+    "PAPER": "data.preprocess", "TORCHVISION": "data.preprocess", "Preprocessing": "data.preprocess",
     "TrainConfig": "training", "Trainer": "training", "TrainResult": "training",
     "train": "training",
-    "save_weights": "weights",
+    "save_weights": "weights.files",
 }
 
 

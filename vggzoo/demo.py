@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from .factory import create
-from .preprocess import to_input
-from .registry import MODELS
-from .sample_images import imagenet_categories, load_photo
+from .models.factory import create
+from .data.preprocess import to_input
+from .plugins.registry import MODELS
+from .data.samples import imagenet_categories, load_photo
 
 
 @dataclass

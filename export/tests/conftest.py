@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import vggzoo
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.plugins.testing import TINY_WIDTH
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +25,7 @@ def tiny_vgg16():
 def tiny_onnx(tmp_path_factory, tiny_vgg16):
     """A tiny VGG16 exported once for the whole session."""
     from vggzoo_export.plugin import ensure_registered
-    from vggzoo_export.onnx_export import export_onnx
+    from vggzoo_export.onnx.export import export_onnx
 
     ensure_registered()
     path = tmp_path_factory.mktemp("onnx") / "tiny_vgg16.onnx"

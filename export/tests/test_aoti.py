@@ -7,8 +7,8 @@ import torch
 
 import vggzoo
 from vggzoo.errors import InputSizeError
-from vggzoo.testing import TINY_WIDTH
-from vggzoo_export.aoti import AotiRunner, export_aoti, plan_entries
+from vggzoo.plugins.testing import TINY_WIDTH
+from vggzoo_export.aoti.package import AotiRunner, export_aoti, plan_entries
 from vggzoo_export.errors import ArtifactError, ExportError
 
 
@@ -57,7 +57,7 @@ def test_corrupt_package_is_a_clear_error(tmp_path):
 
 
 def test_bench_runs_the_package_beside_torch(tiny_package, capsys):
-    from vggzoo_export.cli import main
+    from vggzoo_export.cli.main import main
 
     report, _ = tiny_package
     assert main(["bench", str(report.path), "--sizes", "256x288", "--compare", "torch",
@@ -67,7 +67,7 @@ def test_bench_runs_the_package_beside_torch(tiny_package, capsys):
 
 
 def test_bench_refuses_files_of_different_models(tiny_package, tiny_onnx, capsys):
-    from vggzoo_export.cli import main
+    from vggzoo_export.cli.main import main
 
     report, _ = tiny_package
     assert main(["bench", str(tiny_onnx), str(report.path)]) == 2
@@ -83,9 +83,9 @@ def test_predict_runs_the_package_through_its_registered_file_option(tiny_packag
     from PIL import Image
 
     from vggzoo.cli import main as vggzoo_main
-    from vggzoo.inference import predict
+    from vggzoo.eval.inference import predict
     from vggzoo.runtime import TorchRunner, open_file
-    from vggzoo.sample_images import load_photo
+    from vggzoo.data.samples import load_photo
 
     report, model = tiny_package
     with open_file(report.path) as runner:

@@ -10,9 +10,9 @@ from vggzoo.cli import main
 from vggzoo.errors import OptionError
 from vggzoo.eval.evaluate import network_of, predict, resolve_protocols
 from vggzoo.runtime import TorchRunner, create_runner
-from vggzoo.sample_images import load_photo
-from vggzoo.testing import TINY_WIDTH
-from vggzoo_export.onnx_export import export_onnx
+from vggzoo.data.samples import load_photo
+from vggzoo.plugins.testing import TINY_WIDTH
+from vggzoo_export.onnx.export import export_onnx
 
 
 def _photos():

@@ -5,8 +5,8 @@ import json
 import onnx
 import pytest
 
-from vggzoo.registry import EXPORTERS, RUNNERS
-from vggzoo_export.cli import main
+from vggzoo.plugins.registry import EXPORTERS, RUNNERS
+from vggzoo_export.cli.main import main
 
 
 def test_exporters_and_runners_are_registered_plugins():
@@ -14,7 +14,7 @@ def test_exporters_and_runners_are_registered_plugins():
     assert {"onnxruntime", "aoti"} <= set(RUNNERS.names())
     assert EXPORTERS.get("onnx").source == RUNNERS.get("onnxruntime").source
     import vggzoo_export
-    from vggzoo_export.ort_runner import OrtRunner
+    from vggzoo_export.onnx.runner import OrtRunner
 
     assert vggzoo_export.OrtRunner is OrtRunner  # the public name of the issue
 
@@ -137,9 +137,9 @@ def test_bench_int8_channels_last_and_dense_rows_with_fp32_ratios(tiny_vgg16, tm
     ratio to plain eager and to the fastest fp32 runtime of its case."""
     from PIL import Image
 
-    from vggzoo.sample_images import load_photo
-    from vggzoo_export.int8 import export_int8
-    from vggzoo_export.onnx_export import export_onnx
+    from vggzoo.data.samples import load_photo
+    from vggzoo_export.onnx.int8 import export_int8
+    from vggzoo_export.onnx.export import export_onnx
 
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -16,13 +16,13 @@ import torch
 import vggzoo
 import vggzoo_export
 from vggzoo.errors import OptionError
-from vggzoo.registry import EXPORTERS
+from vggzoo.plugins.registry import EXPORTERS
 from vggzoo.runtime import backend_for_file, open_file
-from vggzoo.testing import plugin_registered
-from vggzoo_export.cli import main
+from vggzoo.plugins.testing import plugin_registered
+from vggzoo_export.cli.main import main
 from vggzoo_export.errors import AgreementError, ExporterOptionError
-from vggzoo_export.exporter import ExportReport, accepted_options
-from vggzoo_export.parity import check_agreement, compare_logits
+from vggzoo_export.core.exporter import ExportReport, accepted_options
+from vggzoo_export.core.parity import check_agreement, compare_logits
 
 PACKAGE = Path(vggzoo_export.__file__).parent
 
@@ -68,8 +68,8 @@ def test_vggzoo_export_modules_import_each_other_without_cycles():
     tensor name made the cycle this replaces)."""
     modules = _modules()
     graph = {n: _imports(n, p, set(modules)) for n, p in modules.items()}
-    assert "vggzoo_export.contract" in graph["vggzoo_export.ort_runner"]  # the walk sees imports
-    assert "vggzoo_export.trt" in graph["vggzoo_export.trt.cli"]  # and parent packages
+    assert "vggzoo_export.core.contract" in graph["vggzoo_export.onnx.runner"]  # the walk sees imports
+    assert "vggzoo_export.trt" in graph["vggzoo_export.cli.trt"]  # and parent packages
     cycles = []
 
     def walk(node: str, stack: list[str], done: set[str]) -> None:
@@ -87,15 +87,15 @@ def test_vggzoo_export_modules_import_each_other_without_cycles():
 
 
 def test_the_contract_and_the_plugin_load_without_exporters_or_runtimes():
-    code = ("import sys, vggzoo_export.contract, vggzoo_export.exporter, vggzoo_export.plugin\n"
+    code = ("import sys, vggzoo_export.core.contract, vggzoo_export.core.exporter, vggzoo_export.plugin\n"
             "print(sorted(m for m in sys.modules if m.startswith(('vggzoo_export', 'onnx'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert eval(out) == ["vggzoo_export", "vggzoo_export.contract", "vggzoo_export.errors",
-                         "vggzoo_export.exporter", "vggzoo_export.plugin"]
+    assert eval(out) == ["vggzoo_export", "vggzoo_export.core", "vggzoo_export.core.contract",
+                         "vggzoo_export.core.exporter", "vggzoo_export.errors", "vggzoo_export.plugin"]
 
 
-@pytest.mark.parametrize("module", ["vggzoo_export.ort_runner", "vggzoo_export.triton",
+@pytest.mark.parametrize("module", ["vggzoo_export.onnx.runner", "vggzoo_export.triton",
                                     "vggzoo_export.trt.profiles"])
 def test_runtimes_do_not_load_other_backends(module):
     """ONNX Runtime does not load TensorRT code, Triton no argparse helpers
@@ -105,8 +105,8 @@ def test_runtimes_do_not_load_other_backends(module):
     out = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True).stdout)
     assert not {"vggzoo_export.trt.runner", "vggzoo_export.trt.builder", "vggzoo_export.cli",
-                "vggzoo_export.trt.cli", "vggzoo_export.onnx_export"} & set(out), out
-    if module == "vggzoo_export.ort_runner":
+                "vggzoo_export.cli.trt", "vggzoo_export.onnx.export"} & set(out), out
+    if module == "vggzoo_export.onnx.runner":
         assert not [m for m in out if m.startswith("vggzoo_export.trt")]
 
 
@@ -164,7 +164,7 @@ def _weights_exporter():
     from safetensors.torch import save_file
 
     from vggzoo.io import atomic_path
-    from vggzoo_export.metadata import describe
+    from vggzoo_export.core.metadata import describe
 
     def export_weights(model, output, /, *, fully_conv: bool = True):
         net = vggzoo.to_fully_conv(model) if fully_conv else model
@@ -204,7 +204,7 @@ def test_a_third_party_exporter_runs_through_the_cli_with_checked_options(tmp_pa
 
 
 def test_an_exporters_check_gets_the_options_it_names_before_any_work(tmp_path):
-    from vggzoo_export.exporter import check_values
+    from vggzoo_export.core.exporter import check_values
 
     seen = []
 

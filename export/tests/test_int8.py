@@ -11,11 +11,11 @@ import pytest
 import torch
 
 import vggzoo
-import vggzoo.machine
+import vggzoo.runtime.machine
 from vggzoo.cli import main as vggzoo_main
-from vggzoo_export.cli import main
-from vggzoo_export.int8 import split_images
-from vggzoo_export.parity import compare_logits
+from vggzoo_export.cli.main import main
+from vggzoo_export.onnx.int8 import split_images
+from vggzoo_export.core.parity import compare_logits
 
 #: The issue's target on the held-out digits.
 MIN_TOP1_AGREEMENT = 0.99
@@ -60,8 +60,8 @@ def test_int8_digits_agree_with_fp32_and_evaluate_through_ort(trained_digits, tm
     # Independently of the exporter's own report: PyTorch fp32 against the
     # int8 file on held-out digits (none of the calibration images), batch 4.
     from vggzoo.eval.data import read_image
-    from vggzoo.preprocess import to_input
-    from vggzoo_export.ort_runner import OrtRunner
+    from vggzoo.data.preprocess import to_input
+    from vggzoo_export.onnx.runner import OrtRunner
 
     split = split_images(data / "val", 32, 332)
     assert not set(split.calibration) & set(split.held_out)
@@ -139,15 +139,15 @@ def test_split_is_disjoint_spread_and_refuses_too_few_images(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not vggzoo.machine.has_native_bf16(),
+@pytest.mark.skipif(not vggzoo.runtime.machine.has_native_bf16(),
                     reason="this CPU has no avx512_bf16/amx_bf16 (bf16 is refused there)")
 def test_bf16_paths_agree_with_fp32_on_held_out_digits(trained_digits, tmp_path):
     """The bf16 paths (torch autocast with channels_last; OpenVINO's bf16
     inference precision) checked as int8 is: top-1 agreement with fp32 on
     the held-out digits."""
     from vggzoo.runtime import TorchRunner, create_runner
-    from vggzoo_export.int8 import image_batches
-    from vggzoo_export.onnx_export import export_onnx
+    from vggzoo_export.onnx.int8 import image_batches
+    from vggzoo_export.onnx.export import export_onnx
 
     data, weights = trained_digits
     model = vggzoo.create("vgg11_bn", fully_conv=True, num_classes=10, width_mult=1 / 16,
@@ -158,7 +158,7 @@ def test_bf16_paths_agree_with_fp32_on_held_out_digits(trained_digits, tmp_path)
     fp32 = TorchRunner(model, plain_eager=True)
     reference = torch.cat([fp32.logits(b) for b in batches]).numpy()
     candidates = {"torch bf16": TorchRunner(model, precision="bf16")}
-    from vggzoo.registry import RUNNERS
+    from vggzoo.plugins.registry import RUNNERS
 
     if "openvino" in RUNNERS.names():  # plugins/vggzoo-openvino installed (make does)
         path = export_onnx(model, tmp_path / "digits.onnx").path

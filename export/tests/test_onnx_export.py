@@ -11,12 +11,12 @@ import torch
 import vggzoo
 from vggzoo.errors import InputSizeError
 from vggzoo.runtime import create_runner
-from vggzoo.testing import TINY_WIDTH
-from vggzoo_export import onnx_export
+from vggzoo.plugins.testing import TINY_WIDTH
+from vggzoo_export.onnx import export as onnx_export
 from vggzoo_export.errors import ArtifactError, ExportError, ParityError
-from vggzoo_export.metadata import sha256_file
-from vggzoo_export.onnx_export import export_onnx
-from vggzoo_export.ort_runner import OrtRunner
+from vggzoo_export.core.metadata import sha256_file
+from vggzoo_export.onnx.export import export_onnx
+from vggzoo_export.onnx.runner import OrtRunner
 
 
 @pytest.mark.parametrize("size", [(224, 224), (256, 256), (288, 352), (384, 384), (512, 512)],

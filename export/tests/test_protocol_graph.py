@@ -6,11 +6,11 @@ import torch
 import torch.nn.functional as F
 
 import vggzoo
-from vggzoo.preprocess import to_input
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.data.preprocess import to_input
+from vggzoo.plugins.testing import TINY_WIDTH
 from vggzoo_export.errors import ArtifactError, ExportError
-from vggzoo_export.onnx_export import export_onnx
-from vggzoo_export.protocol_graph import (ProtocolSession, export_protocol_graph,
+from vggzoo_export.onnx.export import export_onnx
+from vggzoo_export.protocol.graph import (ProtocolSession, export_protocol_graph,
                                           log_posterior_diff, torch_dense_posteriors)
 
 SCALES = (224, 256)

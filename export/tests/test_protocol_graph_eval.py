@@ -10,11 +10,11 @@ from torchvision.transforms import v2
 import vggzoo
 from vggzoo.eval import predict
 from vggzoo.eval.evaluate import load_network
-from vggzoo.registry import EVAL_PROTOCOLS
-from vggzoo.sample_images import PHOTOS, load_photo
-from vggzoo.testing import TINY_WIDTH
-from vggzoo_export.cli import main
-from vggzoo_export.protocol_graph import ProtocolSession, log_posterior_diff
+from vggzoo.plugins.registry import EVAL_PROTOCOLS
+from vggzoo.data.samples import PHOTOS, load_photo
+from vggzoo.plugins.testing import TINY_WIDTH
+from vggzoo_export.cli.main import main
+from vggzoo_export.protocol.graph import ProtocolSession, log_posterior_diff
 
 SCALES = [256, 320]
 CLASSES = 20

@@ -9,7 +9,7 @@ import time
 
 import onnx
 
-from vggzoo_export.cli import main
+from vggzoo_export.cli.main import main
 
 ARGS = ["vgg11", "--width-mult", "0.25", "-o", "m.onnx"]
 

@@ -19,9 +19,9 @@ except PackageNotFoundError:
 
 #: Public names, imported on first use (onnxruntime and inductor are heavy).
 _LAZY = {
-    "export_onnx": "onnx_export", "OrtRunner": "ort_runner",
-    "export_protocol_graph": "protocol_graph", "ProtocolSession": "protocol_graph",
-    "export_aoti": "aoti", "AotiRunner": "aoti",
+    "export_onnx": "onnx.export", "OrtRunner": "onnx.runner",
+    "export_protocol_graph": "protocol.graph", "ProtocolSession": "protocol.graph",
+    "export_aoti": "aoti.package", "AotiRunner": "aoti.package",
     "TrtRunner": "trt",
 }
 

@@ -3,8 +3,8 @@
 Every runtime sees the same inputs in the same process, after warm-up, so
 the "vs torch" ratio is measured side by side rather than across runs.
 Rows report p50/p90 latency per batch, images/s (from p50) and achieved
-GFLOP/s (2 x MACs counted by :mod:`vggzoo.complexity` at that input size).
-The tables are printed by the CLI (:func:`vggzoo_export.cli_output.print_rows`).
+GFLOP/s (2 x MACs counted by :mod:`vggzoo.models.complexity` at that input size).
+The tables are printed by the CLI (:func:`vggzoo_export.cli.output.print_rows`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from pathlib import Path
 
 import torch
 
-from vggzoo.complexity import count_macs
+from vggzoo.models.complexity import count_macs
 from vggzoo.io import atomic_path
-from vggzoo.machine import cpu_info
+from vggzoo.runtime.machine import cpu_info
 from vggzoo.progress import Progress, as_progress
 from vggzoo.runtime.base import Runner
 
 from .errors import ArtifactError
-from .metadata import ExportMetadata, torch_model
+from .core.metadata import ExportMetadata, torch_model
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -178,7 +178,7 @@ def torch_runtimes(meta: ExportMetadata, compare: Sequence[str],
     """``{label: (logits function, precision)}`` for the ``--compare`` choices:
     plain eager (``torch``, the ratio baseline), the runner's fast default
     (channels_last) and bf16 autocast where the CPU has bf16."""
-    from vggzoo.machine import has_native_bf16
+    from vggzoo.runtime.machine import has_native_bf16
     from vggzoo.runtime.torch_runner import TorchRunner
 
     unknown = set(compare) - set(TORCH_COMPARISONS)
@@ -260,8 +260,8 @@ def benchmark_files(paths: Sequence[str | Path], cases: Sequence[Case], *,
 def _open(path: str | Path, backend: str, providers: str, notes: list[str]) -> Runner | None:
     if backend == "onnxruntime":
         return open_runner(path, providers)
-    from vggzoo.machine import has_native_bf16
-    from vggzoo.registry import RUNNERS
+    from vggzoo.runtime.machine import has_native_bf16
+    from vggzoo.plugins.registry import RUNNERS
 
     if "openvino" not in RUNNERS.names():
         raise ArtifactError("--backend openvino needs the OpenVINO plugin: "
@@ -270,7 +270,7 @@ def _open(path: str | Path, backend: str, providers: str, notes: list[str]) -> R
         notes.append("OpenVINO bf16 left out: this CPU has no avx512_bf16/amx_bf16")
         return None
     if backend == "openvino-bf16":
-        from .metadata import read_onnx_metadata
+        from .core.metadata import read_onnx_metadata
 
         if read_onnx_metadata(path).config.get("precision", "fp32") != "fp32":
             return None  # bf16 is a way to run an fp32 file; int8 files run as int8

@@ -1,6 +1,6 @@
 """``make demo``'s export half: the inputs it times, the bundled photos at
 each test scale.  ``vggzoo-export demo``
-(:func:`vggzoo_export.cli_output.show_demo`) exports VGG16 fully-
+(:func:`vggzoo_export.cli.output.show_demo`) exports VGG16 fully-
 convolutionally and times ONNX Runtime against PyTorch eager on them."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import torch
 from torchvision.transforms import v2
 
-from vggzoo.preprocess import Preprocessing, to_input
-from vggzoo.sample_images import PHOTOS, load_photo
+from vggzoo.data.preprocess import Preprocessing, to_input
+from vggzoo.data.samples import PHOTOS, load_photo
 
 from .bench import Case
 

@@ -9,43 +9,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from vggzoo.hookspecs import Register, hookimpl
-from vggzoo.options import LazyCallable
+from vggzoo.plugins.hookspecs import Register, hookimpl
+from vggzoo.plugins.options import LazyCallable
 
-from .exporter import LazyExporter
+from .core.exporter import LazyExporter
 
-#: The export formats, each an :class:`vggzoo_export.exporter.Exporter`
+#: The export formats, each an :class:`vggzoo_export.core.exporter.Exporter`
 #: loaded on first use.  ``input`` says what the exporter converts: a model,
 #: or the file the named exporter wrote; ``folder`` marks a folder output.
 EXPORT_FORMATS: list[tuple[LazyExporter, dict[str, Any]]] = [
-    (LazyExporter("onnx", ".onnx_export", "export_onnx"),
+    (LazyExporter("onnx", ".onnx.export", "export_onnx"),
      {"suffix": ".onnx", "input": "model",
       "description": "ONNX, dynamic batch/height/width, score map + logits"}),
-    (LazyExporter("aoti", ".aoti", "export_aoti"),
+    (LazyExporter("aoti", ".aoti.package", "export_aoti"),
      {"suffix": ".pt2", "input": "model",
       "description": "AOTInductor package (.pt2), runs without Python model code"}),
-    (LazyExporter("int8", ".int8", "export_int8", check="check_int8"),
+    (LazyExporter("int8", ".onnx.int8", "export_int8", check="check_int8"),
      {"suffix": ".int8.onnx", "input": "model",
       "description": "calibrated static int8 ONNX (QDQ), written only if it agrees with fp32 on "
                      "held-out images; --int8 --calibrate DIR"}),
-    (LazyExporter("protocol-dense", ".protocol_exporter", "export_dense_protocol"),
+    (LazyExporter("protocol-dense", ".protocol.exporter", "export_dense_protocol"),
      {"suffix": ".dense.onnx", "input": "onnx",
       "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "
                      "posteriors out); --protocol dense"}),
     (LazyExporter("tensorrt", ".trt.export", "export_tensorrt", check="check_tensorrt"),
      {"suffix": ".plan", "input": "onnx",
       "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
-    (LazyExporter("triton", ".triton", "export_triton", check="check_triton"),
+    (LazyExporter("triton", ".triton.repository", "export_triton", check="check_triton"),
      {"suffix": "", "input": "onnx", "folder": True,
       "description": "Triton model repository serving the ONNX file or engine; --triton REPO"}),
 ]
 
 
 #: Runner factories, imported on use; their signatures are the options
-#: ``create_runner`` checks (see :mod:`vggzoo.options`).
-build_ort_runner = LazyCallable("vggzoo_export.ort_runner:build_ort_runner")
+#: ``create_runner`` checks (see :mod:`vggzoo.plugins.options`).
+build_ort_runner = LazyCallable("vggzoo_export.onnx.runner:build_ort_runner")
 build_trt_runner = LazyCallable("vggzoo_export.trt.runner:build_trt_runner")
-build_aoti_runner = LazyCallable("vggzoo_export.aoti:build_aoti_runner")
+build_aoti_runner = LazyCallable("vggzoo_export.aoti.package:build_aoti_runner")
 
 
 @hookimpl

@@ -13,8 +13,8 @@ from PIL import Image
 import vggzoo
 from vggzoo.eval.evaluate import Network, network_of
 from vggzoo.runtime import TorchRunner
-from vggzoo.sample_images import load_photo
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.data.samples import load_photo
+from vggzoo.plugins.testing import TINY_WIDTH
 
 CLASSES = 3
 

@@ -5,7 +5,7 @@ import torch
 from eval_helpers import CLASSES, save_checkpoint, tiny_model
 
 import vggzoo
-from vggzoo.complexity import count_macs
+from vggzoo.models.complexity import count_macs
 from vggzoo.errors import InputSizeError, UnknownNameError, VggzooError, WeightsError
 from vggzoo.eval import find_images, predict
 from vggzoo.eval.data import read_image

@@ -3,7 +3,7 @@
 import pytest
 
 from vggzoo.eval.scales import ScaleError, TrainScale, parse_scales, resolve_scales
-from vggzoo.weights import read_metadata
+from vggzoo.weights.files import read_metadata
 
 
 def test_fixed_and_jittered_training_scales_give_the_papers_test_scales():

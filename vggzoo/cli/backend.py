@@ -13,7 +13,7 @@ help.  Runners may share a flag (ONNX Runtime and OpenVINO both read
 given (the runner whose ``suffix`` matches the file first), and a flag the
 chosen backend does not declare is an error, never dropped.  Everything
 else reaches a runner through ``--runner-option KEY=VALUE``, checked and
-typed against the factory's signature (:mod:`vggzoo.options`).
+typed against the factory's signature (:mod:`vggzoo.plugins.options`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class RunnerFlag:
 def runner_flags() -> list[RunnerFlag]:
     """Every flag the registered runners declare, in registration order of
     the backends' names."""
-    from ..registry import RUNNERS
+    from ..plugins.registry import RUNNERS
 
     flags = []
     for name in RUNNERS.names():
@@ -118,7 +118,7 @@ def resolve_backend(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             except OptionError:
                 pass
     backend = backend or "torch"
-    from ..registry import RUNNERS
+    from ..plugins.registry import RUNNERS
 
     backend = RUNNERS.get(backend).name  # aliases (ort, trt, ov) to the canonical name
     declared = {f.flag: f for f in specs if f.backend == backend}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..sample_images import PHOTOS
+from ..data.samples import PHOTOS
 
 if TYPE_CHECKING:
     from ..demo import DenseResult
@@ -26,7 +26,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     model = args.model
     if model is None:
-        from ..weights import read_facts
+        from ..weights.files import read_facts
 
         recorded = read_facts(args.weights).model if args.weights not in (None, "torchvision") \
             else None
@@ -41,7 +41,7 @@ def show_demo(model: str = "vgg16", photo: str = "chelsea", scale: int = 384,
     import torch
 
     from ..demo import dense_inference
-    from ..factory import model_info
+    from ..models.factory import model_info
     from .output import echo, print_table
 
     info = model_info(model)

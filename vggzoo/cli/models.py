@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..factory import list_models, model_info
-from ..registry import MODELS
+from ..models.factory import list_models, model_info
+from ..plugins.registry import MODELS
 from .output import echo, fmt_count, print_table
 
 
@@ -38,8 +38,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _list_weights(args: argparse.Namespace) -> int:
-    from ..pretrained import get_weights
-    from ..registry import WEIGHTS
+    from ..weights.named import get_weights
+    from ..plugins.registry import WEIGHTS
 
     rows = []
     for name in list_models(args.pattern, exclude=args.exclude, pretrained=True):
@@ -82,7 +82,7 @@ def run_info(args: argparse.Namespace) -> int:
         tv = pre["torchvision_weights"]
         facts.append(("with torchvision weights",
                       f"0-1 pixels, mean {tv['mean']}, std {tv['std']} ({info.torchvision_weights})"))
-    from ..pretrained import weights_of
+    from ..weights.named import weights_of
 
     facts.append(("named weights", ", ".join(weights_of(info.name)) or "-"))
     print_table(f"vggzoo info {info.name}", ("", ""), facts)

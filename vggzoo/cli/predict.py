@@ -43,7 +43,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..inference import predict
+    from ..eval.inference import predict
     from ..io import atomic_path, check_writable
     from .output import ProgressBar, echo, print_table
 

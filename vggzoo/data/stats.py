@@ -17,7 +17,7 @@ import torch
 
 from ..errors import DataError
 from ..io import atomic_path
-from ..preprocess import PAPER, Preprocessing
+from .preprocess import PAPER, Preprocessing
 from ..progress import Progress, as_progress
 from .folder import SkippingImageFolder, check_layout
 from .transforms import IMAGENET_PCA, PCAStats

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 
 from ..errors import ConfigError
-from ..hookspecs import Register, hookimpl
-from ..preprocess import Preprocessing, to_input
-from ..registry import AUGMENTATIONS
-from ..scales import TrainScale
+from ..plugins.hookspecs import Register, hookimpl
+from .preprocess import Preprocessing, to_input
+from ..plugins.registry import AUGMENTATIONS
+from .scales import TrainScale
 
 from . import PAPER_AUGMENTATIONS
 
@@ -101,7 +101,7 @@ def _pca_lighting(*, pca: PCAStats, **_: Any) -> v2.Transform:
 def train_transform(augmentations: Sequence[str], *, scale: TrainScale, crop: int,
                     pca: PCAStats, preprocessing: Preprocessing) -> v2.Compose:
     """PIL image -> training input: the named augmentations, then the model's
-    preprocessing (:func:`vggzoo.preprocess.to_input`: mean-RGB subtraction)."""
+    preprocessing (:func:`vggzoo.data.preprocess.to_input`: mean-RGB subtraction)."""
     from torchvision.transforms import v2
 
     steps: list = [v2.ToImage()]

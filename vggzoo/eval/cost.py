@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from ..complexity import count_macs
-from ..factory import create
+from ..models.complexity import count_macs
+from ..models.factory import create
 from ..runtime.base import Runner
 
 MacsPerInput = Callable[[int, int], int]

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import VggzooError
 from ..progress import Progress
 from ..runtime.base import Runner
-from ..weights import read_facts
+from ..weights.files import read_facts
 from .loop import DEFAULT_CHUNK, evaluate_protocols
 from .network import Network, load_network, network_of
 from .posteriors import predict, resolve_protocols

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import WeightsError
-from ..registry import MODELS
+from ..plugins.registry import MODELS
 from ..runtime.base import Runner, create_runner
 from ..runtime.base import runner_options as runner_options_of
-from ..weights import WeightsFacts, read_facts
+from ..weights.files import WeightsFacts, read_facts
 from .cost import MacsPerInput, runner_macs_counter
 from .scales import TrainScale
 
@@ -45,7 +45,7 @@ def load_network(model: str | None, weights: str | os.PathLike | None = None, *,
     ``weights`` is a file, a run directory or named weights
     (``vgg16.tv_in1k``; ``"torchvision"`` with ``model``).  What the weights
     record (``model``, ``width_mult``, ``num_classes``, ``train_scale``, see
-    :func:`vggzoo.weights.read_facts`) fills what is not given; a value given
+    :func:`vggzoo.weights.files.read_facts`) fills what is not given; a value given
     that contradicts them is an error rather than a silent mismatch.
     """
     if weights == "torchvision":

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import VggzooError
-from ..preprocess import to_input
-from ..registry import EVAL_PROTOCOLS
+from ..data.preprocess import to_input
+from ..plugins.registry import EVAL_PROTOCOLS
 from .network import Network
 from .protocols import CostMeter, EvalProtocol, WeightedAverage
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import InputSizeError, OptionError
-from ..hookspecs import Register, hookimpl
+from ..plugins.hookspecs import Register, hookimpl
 from ..runtime.base import Runner
 from .crops import multi_crops
 

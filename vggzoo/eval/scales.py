@@ -19,7 +19,7 @@ The training scale travels with the weights as ``.safetensors`` metadata
 from __future__ import annotations
 
 from ..errors import ScaleError
-from ..scales import FIXED_SCALE_STEP, TrainScale, parse_scales  # noqa: F401  (re-exported)
+from ..data.scales import FIXED_SCALE_STEP, TrainScale, parse_scales  # noqa: F401  (re-exported)
 
 
 def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale | None,

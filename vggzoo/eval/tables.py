@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..io import atomic_path
-from ..registry import MODELS
+from ..plugins.registry import MODELS
 from .evaluate import EvalResult
 
 

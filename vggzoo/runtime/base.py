@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from ..options import accepted_options, check_options
-from ..preprocess import Preprocessing
-from ..registry import RUNNERS
+from ..plugins.options import accepted_options, check_options
+from ..data.preprocess import Preprocessing
+from ..plugins.registry import RUNNERS
 
 
 class Runner(abc.ABC):
@@ -66,7 +66,7 @@ def create_runner(backend: str, **options: Any) -> Runner:
     built: a key it does not take is an :class:`~vggzoo.errors.OptionError`
     naming close matches, and command-line strings are converted by the
     parameter's type (``channels_last="false"`` becomes ``False``), see
-    :mod:`vggzoo.options`.
+    :mod:`vggzoo.plugins.options`.
 
     >>> runner = create_runner("torch", model="vgg16", weights="vgg16.pth")
     """

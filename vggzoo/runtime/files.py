@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError
-from ..registry import RUNNERS
+from ..plugins.registry import RUNNERS
 from .base import Runner, create_runner
 
 

@@ -44,11 +44,11 @@ import torch
 from torch import nn
 
 from ..errors import BackendUnavailableError, OptionError
-from ..factory import create, to_fully_conv
-from ..hookspecs import Register, hookimpl
-from ..machine import physical_cores, require_native_bf16
-from ..model import NO_CLASSES
-from ..model_cfg import model_cfg
+from ..models.factory import create, to_fully_conv
+from ..plugins.hookspecs import Register, hookimpl
+from .machine import physical_cores, require_native_bf16
+from ..models.vgg import NO_CLASSES
+from ..models.cfg import model_cfg
 from .base import Runner
 
 #: Autocast precisions of the fast path (``fp32`` = no autocast).

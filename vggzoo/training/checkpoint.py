@@ -21,7 +21,7 @@ import torch
 
 from ..errors import ConfigError
 from ..io import atomic_path
-from ..weights import RUN_WEIGHTS  # noqa: F401  (the run's weights file; named here for imports)
+from ..weights.files import RUN_WEIGHTS  # noqa: F401  (the run's weights file; named here for imports)
 
 LAST = "last.pt"
 BEST = "best.pt"

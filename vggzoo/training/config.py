@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import PAPER_AUGMENTATIONS
-from ..scales import TrainScale
+from ..data.scales import TrainScale
 from ..errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
 
@@ -153,10 +153,10 @@ def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
         merged["init"] = "from-checkpoint"
     if merged.get("init") != "from-checkpoint":
         return
-    from ..weights import read_facts
+    from ..weights.files import read_facts
 
     if merged["init_from"] == "torchvision":  # the model's torchvision ImageNet weights
-        from ..registry import MODELS
+        from ..plugins.registry import MODELS
 
         merged["init_from"] = f"{MODELS.get(merged.get('model') or 'vgg11').name}.tv_in1k"
     facts = read_facts(merged["init_from"])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from torch import nn
 
-from ..model_cfg import model_cfg
-from ..preprocess import Preprocessing
-from ..weights import WeightsFacts, save_weights
+from ..models.cfg import model_cfg
+from ..data.preprocess import Preprocessing
+from ..weights.files import WeightsFacts, save_weights
 from .checkpoint import BEST, RUN_WEIGHTS, load_checkpoint
 from .config import TrainConfig
 

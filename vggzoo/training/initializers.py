@@ -38,11 +38,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..configs import LAYOUTS
+from ..models.configs import LAYOUTS
 from ..errors import ConfigError, WeightsError
-from ..hookspecs import Register, hookimpl
-from ..model import HEAD_LAYERS, VGG, make_features
-from ..weights import load_into, read_weights
+from ..plugins.hookspecs import Register, hookimpl
+from ..models.vgg import HEAD_LAYERS, VGG, make_features
+from ..weights.files import load_into, read_weights
 
 #: Number of conv layers of config A that the deeper nets inherit.
 FROM_A_CONVS = 4

@@ -21,8 +21,8 @@ from ..data.folder import SkippingImageFolder, check_layout, collate_skipping
 from ..data.stats import stats_for
 from ..data.transforms import train_transform, val_transform
 from ..errors import ConfigError, DataError
-from ..preprocess import Preprocessing
-from ..weights import WeightsFacts, read_facts
+from ..data.preprocess import Preprocessing
+from ..weights.files import WeightsFacts, read_facts
 from .config import TrainConfig
 from .world import World
 

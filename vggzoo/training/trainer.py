@@ -33,10 +33,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ..factory import create
+from ..models.factory import create
 from ..io import atomic_path
 from ..progress import Progress, as_progress
-from ..registry import INITIALIZERS
+from ..plugins.registry import INITIALIZERS
 from .api import train
 from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, save_checkpoint,
                          set_rng_state)

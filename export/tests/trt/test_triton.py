@@ -9,10 +9,10 @@ from google.protobuf import text_format
 
 import vggzoo
 from vggzoo.errors import OptionError
-from vggzoo_export.trt.cli import add_trt_arguments
+from vggzoo_export.cli.trt import add_trt_arguments
 from vggzoo_export.trt.sidecar import read_sidecar, sidecar_path
-from vggzoo_export.triton import write_repository
-from vggzoo_export.triton_cli import add_triton_arguments, write_from_args
+from vggzoo_export.triton.repository import write_repository
+from vggzoo_export.cli.triton import add_triton_arguments, write_from_args
 
 from test_trt_sidecar import make_engine
 

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo_export.trt.check import onnxruntime_logits, sample_batches
-from vggzoo_export.parity import compare_logits, compare_runs
+from vggzoo_export.core.parity import compare_logits, compare_runs
 from vggzoo_export.trt.precision import convert_onnx_file, convert_precision
 from vggzoo_export.trt.profiles import derive_profiles
 

@@ -7,7 +7,7 @@ import pytest
 
 from vggzoo.errors import InputSizeError, OptionError
 from vggzoo_export.trt.builder import parse_bytes
-from vggzoo_export.trt.cli import add_trt_arguments, profiles_from_args
+from vggzoo_export.cli.trt import add_trt_arguments, profiles_from_args
 from vggzoo_export.trt.profiles import (Profile, derive_profiles, explicit_profile, profile_scales,
                                         parse_shape, select_profile)
 

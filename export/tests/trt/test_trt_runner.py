@@ -11,10 +11,10 @@ from vggzoo.errors import BackendUnavailableError, InputSizeError, OptionError
 from vggzoo.runtime import create_runner
 from vggzoo_export.trt.availability import (missing_tensorrt_error, parse_version,
                                             tensorrt_available)
-from vggzoo_export.trt.cli import add_trt_arguments, build_from_args
-from vggzoo.preprocess import Preprocessing
+from vggzoo_export.cli.trt import add_trt_arguments, build_from_args
+from vggzoo.data.preprocess import Preprocessing
 from vggzoo_export.errors import ArtifactError
-from vggzoo_export.metadata import ExportMetadata
+from vggzoo_export.core.metadata import ExportMetadata
 from vggzoo_export.trt.runner import logits_output, model_facts, split_batch
 from vggzoo_export.trt.sidecar import TensorInfo
 

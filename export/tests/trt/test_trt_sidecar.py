@@ -6,7 +6,7 @@ import pytest
 
 import vggzoo
 
-from vggzoo_export.metadata import ExportMetadata
+from vggzoo_export.core.metadata import ExportMetadata
 from vggzoo_export.trt.profiles import derive_profiles
 from vggzoo_export.trt.sidecar import (EngineMismatchError, EngineSidecar, GpuInfo, TensorInfo,
                                        check_environment, read_sidecar, rebuild_command,

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import vggzoo
-import vggzoo.registry
-from vggzoo.testing import TINY_WIDTH
-from vggzoo_export.onnx_export import export_onnx
+import vggzoo.plugins.registry
+from vggzoo.plugins.testing import TINY_WIDTH
+from vggzoo_export.onnx.export import export_onnx
 from vggzoo_export.trt.availability import tensorrt_available
 
 requires_tensorrt = pytest.mark.skipif(not tensorrt_available(),
@@ -41,5 +41,5 @@ def tiny_onnx(tmp_path_factory):
 def tensorrt_runner_registered():
     """The tensorrt runner comes with vggzoo-export's plugin (registered by
     the autouse fixture of export/tests/conftest.py)."""
-    assert "tensorrt" in vggzoo.registry.RUNNERS
+    assert "tensorrt" in vggzoo.plugins.registry.RUNNERS
     yield

@@ -3,7 +3,7 @@
 The exporter runs a fresh fp16/bf16 engine and the fp32 ONNX file (ONNX
 Runtime, no TF32) on the same few real photos, one batch per optimisation
 profile, and reports the largest logit difference and how often the top-1
-class and the top-5 set agree (:class:`vggzoo_export.parity.AgreementReport`).
+class and the top-5 set agree (:class:`vggzoo_export.core.parity.AgreementReport`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from vggzoo.errors import OptionError
-from vggzoo.preprocess import Preprocessing, to_input
+from vggzoo.data.preprocess import Preprocessing, to_input
 
-from ..parity import AgreementReport, compare_runs
+from ..core.parity import AgreementReport, compare_runs
 from .profiles import Profile
 
 
@@ -27,7 +27,7 @@ def sample_batches(profiles: Sequence[Profile], preprocessing: Preprocessing) ->
     in the photos' value range stands in when scikit-image is missing."""
     from torchvision.transforms import v2
 
-    from vggzoo.sample_images import PHOTOS, load_photo
+    from vggzoo.data.samples import PHOTOS, load_photo
 
     batches = []
     for profile in profiles:

@@ -1,5 +1,5 @@
 """The ``tensorrt`` exporter: an engine (+ JSON sidecar) from a vggzoo ONNX
-file, behind the :class:`vggzoo_export.exporter.Exporter` contract.
+file, behind the :class:`vggzoo_export.core.exporter.Exporter` contract.
 
 ``vggzoo-export MODEL --trt`` exports the fp32 ONNX network, then calls
 :func:`export_tensorrt` with it; :func:`check_tensorrt` runs first, before
@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..contract import DEFAULT_MAX_BATCH
-from ..exporter import ExportReport
+from ..core.contract import DEFAULT_MAX_BATCH
+from ..core.exporter import ExportReport
 from .builder import DEFAULT_WORKSPACE
 from .profiles import DEFAULT_MAX_ASPECT, plan_profiles
 
@@ -50,7 +50,7 @@ def export_tensorrt(onnx_path: str | os.PathLike, output: str | os.PathLike, /, 
     >>> export_tensorrt("vgg16.onnx", "vgg16.plan", precision="fp16").agreement.top1_agreement
     1.0
     """
-    from ..metadata import read_onnx_metadata
+    from ..core.metadata import read_onnx_metadata
     from .availability import import_tensorrt
     from .builder import build_engine
     from .sidecar import sidecar_path, write_sidecar

@@ -32,7 +32,7 @@ from onnx import TensorProto, helper, numpy_helper
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.io import atomic_path
 
-from ..contract import PRECISION_KEY, PROTOBUF_LIMIT
+from ..core.contract import PRECISION_KEY, PROTOBUF_LIMIT
 
 #: Precisions an engine can be built in (``--precision``).
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")

@@ -21,12 +21,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vggzoo.configs import MIN_INPUT_SIZE
+from vggzoo.models.configs import MIN_INPUT_SIZE
 from vggzoo.errors import InputSizeError, OptionError
-from vggzoo.scales import parse_scales
+from vggzoo.data.scales import parse_scales
 
-from ..contract import DEFAULT_MAX_BATCH
-from ..contract import DEFAULT_TEST_SCALES as DEFAULT_SCALES
+from ..core.contract import DEFAULT_MAX_BATCH
+from ..core.contract import DEFAULT_TEST_SCALES as DEFAULT_SCALES
 
 Shape = tuple[int, int, int, int]
 #: Longest side / shortest side covered by default (3:2 photos and wider up to 2:1).
@@ -107,7 +107,7 @@ def parse_shape(text: str) -> Shape:
 
 
 def profile_scales(text: str | Sequence[int]) -> tuple[int, ...]:
-    """The test scales profiles are built for: :func:`vggzoo.scales.parse_scales`
+    """The test scales profiles are built for: :func:`vggzoo.data.scales.parse_scales`
     (each >= 224), sorted and unique.  ``"512,256,384,256"`` -> ``(256, 384, 512)``."""
     return tuple(sorted(set(parse_scales(text, minimum=MIN_INPUT_SIZE))))
 

@@ -21,10 +21,10 @@ from typing import Any
 import torch
 
 from vggzoo.errors import OptionError, VggzooError
-from vggzoo.preprocess import Preprocessing
+from vggzoo.data.preprocess import Preprocessing
 from vggzoo.runtime.base import Runner
 
-from ..metadata import ExportMetadata
+from ..core.metadata import ExportMetadata
 from .availability import import_tensorrt
 from .builder import current_gpu
 from .profiles import select_profile

@@ -23,9 +23,9 @@ from typing import Any
 
 from vggzoo.io import atomic_path
 
-from ..contract import MODEL_KEY
+from ..core.contract import MODEL_KEY
 from ..errors import EngineMismatchError  # noqa: F401  (re-exported)
-from ..metadata import sha256_file
+from ..core.metadata import sha256_file
 from .availability import parse_version
 from .profiles import Profile, format_shape
 

@@ -6,8 +6,8 @@ import torch
 
 import vggzoo_cutout.plugin as cutout_plugin
 from vggzoo.cli import main
-from vggzoo.registry import AUGMENTATIONS
-from vggzoo.testing import TINY_WIDTH, write_image_folder
+from vggzoo.plugins.registry import AUGMENTATIONS
+from vggzoo.plugins.testing import TINY_WIDTH, write_image_folder
 from vggzoo_cutout.plugin import Cutout
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import vggzoo
-from vggzoo.options import LazyCallable
+from vggzoo.plugins.options import LazyCallable
 
 #: The factory, imported on use: registration runs for every vggzoo command
 #: and must not import torchvision.

@@ -10,8 +10,8 @@ import vggzoo
 import vggzoo_lsuv.plugin as lsuv_plugin
 from vggzoo.cli import main
 from vggzoo.errors import VggzooError
-from vggzoo.registry import INITIALIZERS
-from vggzoo.testing import TINY_WIDTH, write_image_folder
+from vggzoo.plugins.registry import INITIALIZERS
+from vggzoo.plugins.testing import TINY_WIDTH, write_image_folder
 from vggzoo_lsuv.plugin import lsuv
 
 

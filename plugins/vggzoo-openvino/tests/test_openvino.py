@@ -9,17 +9,17 @@ import torch
 from PIL import Image
 
 import vggzoo
-import vggzoo.machine
+import vggzoo.runtime.machine
 import vggzoo_openvino.plugin as plugin
 from vggzoo.cli import main
 from vggzoo.errors import BackendUnavailableError, InputSizeError, OptionError, VggzooError
-from vggzoo.registry import RUNNERS
+from vggzoo.plugins.registry import RUNNERS
 from vggzoo.runtime import create_runner
-from vggzoo.sample_images import load_photo
-from vggzoo.testing import TINY_WIDTH
-from vggzoo_export.onnx_export import export_onnx
-from vggzoo_export.ort_runner import OrtRunner
-from vggzoo_export.parity import compare_logits
+from vggzoo.data.samples import load_photo
+from vggzoo.plugins.testing import TINY_WIDTH
+from vggzoo_export.onnx.export import export_onnx
+from vggzoo_export.onnx.runner import OrtRunner
+from vggzoo_export.core.parity import compare_logits
 
 pytest.importorskip("openvino")
 
@@ -75,7 +75,7 @@ def _photo_folder(root, count=12):
 
 
 def test_int8_file_runs_and_follows_onnxruntime(tiny, tmp_path):
-    from vggzoo_export.int8 import export_int8, image_batches, split_images
+    from vggzoo_export.onnx.int8 import export_int8, image_batches, split_images
 
     model, _ = tiny
     data = _photo_folder(tmp_path / "photos")
@@ -96,7 +96,7 @@ def test_int8_file_runs_and_follows_onnxruntime(tiny, tmp_path):
 
 def test_bf16_where_the_cpu_has_it(tiny):
     model, path = tiny
-    if not vggzoo.machine.has_native_bf16():
+    if not vggzoo.runtime.machine.has_native_bf16():
         with pytest.raises(BackendUnavailableError, match="no avx512_bf16 or amx_bf16"):
             create_runner("openvino", onnx=path, precision="bf16")
         return
@@ -109,8 +109,8 @@ def test_bf16_where_the_cpu_has_it(tiny):
 
 
 def test_bf16_is_refused_in_one_line_without_native_bf16(tiny, monkeypatch):
-    flags = vggzoo.machine.cpu_flags() - {"avx512_bf16", "amx_bf16"}
-    monkeypatch.setattr(vggzoo.machine, "cpu_flags", lambda: flags)
+    flags = vggzoo.runtime.machine.cpu_flags() - {"avx512_bf16", "amx_bf16"}
+    monkeypatch.setattr(vggzoo.runtime.machine, "cpu_flags", lambda: flags)
     with pytest.raises(BackendUnavailableError) as info:
         create_runner("openvino", onnx=tiny[1], precision="bf16")
     assert "bf16 would be emulated and slower than fp32" in str(info.value)
@@ -170,7 +170,7 @@ def test_vggzoo_export_bench_times_openvino_beside_onnxruntime(tiny, tmp_path):
     printed = done.stdout
     runtimes = {r["runtime"]: r for r in json.loads(out.read_text())["rows"]}
     assert {"torch", "onnxruntime (CPU)", "openvino"} <= set(runtimes)
-    if vggzoo.machine.has_native_bf16():
+    if vggzoo.runtime.machine.has_native_bf16():
         assert runtimes["openvino bf16"]["precision"] == "bf16"
     else:
         assert "OpenVINO bf16 left out" in printed

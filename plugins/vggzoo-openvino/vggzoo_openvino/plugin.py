@@ -4,7 +4,7 @@ so loading vggzoo's plugins stays cheap."""
 from __future__ import annotations
 
 import vggzoo
-from vggzoo.options import LazyCallable
+from vggzoo.plugins.options import LazyCallable
 
 #: The runner factory, imported on use; its signature is the options
 #: ``--runner-option`` accepts (checked and converted before it runs).

@@ -33,11 +33,11 @@ import numpy as np
 import torch
 
 from vggzoo.errors import BackendUnavailableError, OptionError, VggzooError
-from vggzoo.machine import require_native_bf16
+from vggzoo.runtime.machine import require_native_bf16
 from vggzoo.runtime.base import Runner
 from vggzoo_export.errors import ArtifactError
-from vggzoo_export.metadata import read_onnx_metadata
-from vggzoo_export.contract import INPUT_NAME
+from vggzoo_export.core.metadata import read_onnx_metadata
+from vggzoo_export.core.contract import INPUT_NAME
 
 #: ``hint=`` values and OpenVINO's PERFORMANCE_HINT they select.
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}

@@ -8,10 +8,10 @@ import vggzoo
 import vggzoo_tencrop.plugin as tencrop
 from vggzoo.cli import main
 from vggzoo.errors import InputSizeError
-from vggzoo.registry import EVAL_PROTOCOLS
+from vggzoo.plugins.registry import EVAL_PROTOCOLS
 from vggzoo.runtime import TorchRunner
-from vggzoo.sample_images import load_photo
-from vggzoo.testing import TINY_WIDTH
+from vggzoo.data.samples import load_photo
+from vggzoo.plugins.testing import TINY_WIDTH
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import functools
 from importlib import metadata
 
 import vggzoo
-from vggzoo.options import LazyCallable
+from vggzoo.plugins.options import LazyCallable
 
 PREFIX = "timm/"
 #: timm's VGG architectures (``timm.list_models("vgg*")``), with their paper configuration.

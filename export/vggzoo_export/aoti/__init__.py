@@ -1,0 +1,1 @@
+"""AOTInductor packages: export and runner (:mod:`.package`)."""

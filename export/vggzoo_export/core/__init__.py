@@ -1,0 +1,5 @@
+"""The export contract every format shares: tensor names and limits
+(:mod:`.contract`), the exporter protocol (:mod:`.exporter`), the metadata
+written into exported files (:mod:`.metadata`), agreement with PyTorch
+(:mod:`.parity`), atomic artifacts (:mod:`.artifacts`) and the exported
+network function (:mod:`.network`)."""

@@ -1,0 +1,19 @@
+"""Plugins: the hook specifications (:mod:`.hookspecs`), the plugin manager
+that loads built-in and installed plugins (:mod:`.manager`), the registries
+they fill (:mod:`.registry`), option checking (:mod:`.options`) and helpers
+for plugin authors' tests (:mod:`.testing`, :mod:`.pytest_plugin`).
+
+>>> import vggzoo
+>>> vggzoo.plugins.register(my_plugin)
+'my_plugin'
+"""
+
+from .manager import (BLOCK_ENV, BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP,
+                      PluginRecord, VggzooPluginWarning, blocked_names, get_plugin_manager, load,
+                      records, register, reset, unregister)
+
+__all__ = [
+    "BLOCK_ENV", "BUILTIN_PLUGINS", "DISABLE_AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "PluginRecord",
+    "VggzooPluginWarning", "blocked_names", "get_plugin_manager", "load", "records", "register",
+    "reset", "unregister",
+]

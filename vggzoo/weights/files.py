@@ -1,0 +1,306 @@
+"""Loading and saving weights, safely.
+
+Accepted sources for ``create(..., weights=...)``:
+
+* a ``.safetensors`` file;
+* a torchvision-format state dict (``.pth``/``.pt``), read with
+  ``torch.load(weights_only=True)``; vggzoo training checkpoints (a dict with
+  a ``"model"`` state dict) work too, and DDP's ``module.`` prefix is dropped;
+* ``"torchvision"``: torchvision's own ImageNet weights, from the torch hub
+  cache (downloaded when the network allows);
+* a named weights entry (``"vgg16.tv_in1k"``, see :mod:`vggzoo.weights.named`);
+* a training run directory (its ``model.safetensors``).
+
+What a weights file says about itself (:class:`WeightsFacts`: architecture,
+width, class count and names, input channels, preprocessing, training scale,
+and the rest of the model's :class:`~vggzoo.models.cfg.PretrainedCfg`)
+comes from its ``.safetensors`` metadata or, for a file without any, from
+the registered weights whose SHA-256 it has; every entry point reads it
+through :func:`read_facts`, so nothing has to be repeated on the command line.
+
+FC and fully-convolutional models share key names, so either kind of file
+loads into either form (see :mod:`vggzoo.models.vgg`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import WeightsError
+from ..io import atomic_path
+from ..data.preprocess import Preprocessing
+
+StateDict = Mapping[str, torch.Tensor]
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors of a weights file, without executing any code from it."""
+    path = weights_path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist; pass the path of a .pth or "
+                           f".safetensors file, a run directory, or named weights "
+                           f"(vggzoo.list_models(pretrained=True))")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"cannot read weights file {path}: {type(exc).__name__}: {exc}. "
+                           f"It must be a torch state dict or a .safetensors file") from exc
+    if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
+        state = state["model"]  # a vggzoo training checkpoint
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path} holds no state dict (a mapping of names to tensors)")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+#: The weights file a finished training run leaves in its run directory.
+RUN_WEIGHTS = "model.safetensors"
+
+
+def weights_path(source: str | os.PathLike) -> Path:
+    """A weights file, or the ``model.safetensors`` of a run directory."""
+    path = Path(source)
+    if path.is_dir():
+        if not (path / RUN_WEIGHTS).is_file():
+            raise WeightsError(f"{path} is a folder without {RUN_WEIGHTS}: pass a finished "
+                               f"training run's directory or a weights file")
+        return path / RUN_WEIGHTS
+    return path
+
+
+@dataclass(frozen=True)
+class WeightsFacts:
+    """What weights say about themselves; ``None`` where they say nothing."""
+
+    source: str
+    model: str | None = None
+    width_mult: float | None = None
+    num_classes: int | None = None
+    in_chans: int | None = None
+    classes: list[str] | None = None
+    preprocessing: Preprocessing | None = None
+    train_scale: str | None = None
+    #: Registered named weights these are (by name or by SHA-256).
+    named: str | None = None
+    #: How the model was built when saved (defaults on loading; an argument wins).
+    dropout: float | None = None
+    fully_conv: bool | None = None
+    #: Keywords of a plugin's builder beyond create()'s own.
+    builder_kwargs: dict[str, Any] | None = None
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, str], source: str) -> "WeightsFacts":
+        """Facts from ``.safetensors`` / export metadata (string values)."""
+        def get(key: str, kind: Any) -> Any:
+            value = meta.get(key)
+            return None if value in (None, "", "null") else kind(value)
+
+        classes = get("classes", json.loads)
+        pre = get("preprocessing", json.loads)
+        return cls(source, model=get("model", str), width_mult=get("width_mult", float),
+                   num_classes=get("num_classes", int), in_chans=get("in_chans", int),
+                   classes=list(classes) if classes else None,
+                   preprocessing=Preprocessing.from_dict(pre) if pre else None,
+                   train_scale=get("train_scale", str), named=get("named_weights", str),
+                   dropout=get("dropout", float), fully_conv=get("fully_conv", _boolean),
+                   builder_kwargs=get("builder_kwargs", json.loads) or None)
+
+    def to_metadata(self) -> dict[str, str]:
+        """The ``.safetensors`` metadata that :meth:`from_metadata` reads back."""
+        values = {"model": self.model, "width_mult": self.width_mult,
+                  "num_classes": self.num_classes, "in_chans": self.in_chans,
+                  "train_scale": self.train_scale, "named_weights": self.named,
+                  "dropout": self.dropout, "fully_conv": self.fully_conv}
+        meta = {k: str(v) for k, v in values.items() if v is not None}
+        if self.classes is not None:
+            meta["classes"] = json.dumps(list(self.classes))
+        if self.preprocessing is not None:
+            meta["preprocessing"] = json.dumps(self.preprocessing.as_dict())
+        if self.builder_kwargs:
+            try:
+                meta["builder_kwargs"] = json.dumps(self.builder_kwargs, sort_keys=True)
+            except TypeError as exc:
+                raise WeightsError(f"cannot record the builder keywords {self.builder_kwargs} "
+                                   f"in {self.source}'s metadata ({exc}): pass values that JSON "
+                                   f"can hold (numbers, strings, lists)") from exc
+        return meta
+
+    def agree(self, key: str, given: Any, default: Any = None) -> Any:
+        """``given`` when the weights say nothing or the same; the weights'
+        value when ``given`` is None; an error naming both when they differ."""
+        stored = getattr(self, key)
+        if stored is None:
+            return default if given is None else given
+        if given is None or _same(key, given, stored):
+            return stored
+        hint = (f"; to fine-tune on {given} classes, load them and call "
+                f"model.reset_classifier({given}) (or train --init-from)"
+                if key == "num_classes" else "")
+        raise WeightsError(f"{self.source} holds {key}={stored} but {key}={given} was asked "
+                           f"for: leave {key} out to use the weights' value, or pass other "
+                           f"weights{hint}")
+
+
+def _boolean(text: str) -> bool:
+    """``str(bool)`` read back (``"True"`` / ``"False"``)."""
+    if text.lower() not in ("true", "false"):
+        raise WeightsError(f"weights metadata holds {text!r} where True or False belongs; "
+                           f"re-save the weights with vggzoo.save_weights")
+    return text.lower() == "true"
+
+
+def _same(key: str, given: Any, stored: Any) -> bool:
+    if key == "model":
+        from ..plugins.registry import MODELS
+
+        return MODELS.get(given).name == MODELS.get(stored).name
+    if key == "width_mult":
+        return abs(float(given) - float(stored)) < 1e-9
+    return given == stored
+
+
+def read_facts(source: str | os.PathLike) -> WeightsFacts:
+    """The facts of a weights file, run directory or named weights."""
+    from . import named as pretrained
+
+    if pretrained.is_named(source):
+        name, spec = pretrained.get_weights(str(source))
+        return WeightsFacts(name, model=spec.model, width_mult=spec.width_mult,
+                            num_classes=spec.num_classes, in_chans=3,
+                            classes=list(spec.classes) if spec.classes else None,
+                            preprocessing=spec.preprocessing, train_scale=spec.train_scale,
+                            named=name)
+    path = weights_path(source)
+    if not path.is_file():
+        return WeightsFacts(str(path))
+    facts = WeightsFacts.from_metadata(read_metadata(path), str(path))
+    if facts.preprocessing is None and facts.named is None:
+        named = pretrained.identify(path)
+        if named is not None:
+            known = read_facts(named)
+            return WeightsFacts(str(path), **{k: v for k, v in known.__dict__.items()
+                                              if k != "source"})
+    return facts
+
+
+def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None
+                 ) -> tuple[dict[str, torch.Tensor] | None, WeightsFacts]:
+    """Tensors and facts of any weights argument: a file, a run directory,
+    named weights (``vgg16.tv_in1k``), a state dict, or None (no weights)."""
+    from . import named as pretrained
+
+    if source is None:
+        return None, WeightsFacts("no weights")
+    if isinstance(source, Mapping):
+        return dict(source), WeightsFacts("state dict")
+    if pretrained.is_named(source):
+        facts = read_facts(source)
+        state, _ = pretrained.load_named(str(source))
+        return state, facts
+    return read_state_dict(source), read_facts(source)
+
+
+def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a ``.safetensors`` weights file (empty for other files)."""
+    path = Path(weights)
+    if path.is_dir():
+        path = path / RUN_WEIGHTS
+    if path.suffix != ".safetensors" or not path.is_file():
+        return {}
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as handle:
+        return dict(handle.metadata() or {})
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
+    """Write a model's weights as ``.safetensors``, atomically.
+
+    Without ``metadata``, a model made by ``vggzoo.create`` records its
+    ``pretrained_cfg`` (:meth:`~vggzoo.models.cfg.PretrainedCfg.facts`), so
+    ``create(name, weights=path)`` rebuilds the same model with nothing
+    repeated; a given ``metadata`` is written as it is.
+    """
+    from safetensors.torch import save_file
+
+    from ..models.cfg import model_cfg
+
+    path = Path(path)
+    cfg = model_cfg(model)
+    if metadata is None and cfg is not None:
+        metadata = cfg.facts(str(path)).to_metadata()
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return path
+
+
+def load_into(model: nn.Module, state: StateDict, *, source: str) -> None:
+    """Load ``state`` into ``model`` with errors that say what does not match.
+
+    A final classifier of another class count is left freshly initialised
+    (with a warning), which is what fine-tuning on a new label set wants; a
+    model without a head (``num_classes=0``) takes only the trunk.
+    """
+    own = model.state_dict()
+    state = dict(state)
+    if not any(k.startswith("classifier.") for k in own):
+        state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    last = _last_head_index(own)
+    head = [k for k in own if k.rsplit(".", 1)[0] == f"classifier.{last}"] if last is not None else []
+    if head and all(k in state for k in head) and any(
+            state[k].shape[0] != own[k].shape[0] for k in head):
+        warnings.warn(f"{source}: classifier has {state[head[0]].shape[0]} classes but the model "
+                      f"{own[head[0]].shape[0]}; loading everything else and leaving the last "
+                      f"layer freshly initialised", stacklevel=3)
+        for k in head:
+            state.pop(k)
+        missing_ok = set(head)
+    else:
+        missing_ok = set()
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        name = _model_name(model)
+        mismatches = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
+        shown = "; ".join(mismatches[:3]) + (f" (and {len(mismatches) - 3} more)"
+                                             if len(mismatches) > 3 else "")
+        raise WeightsError(f"weights from {source} do not fit this model "
+                           f"({name}): {shown or exc}. "
+                           f"Check the architecture name, width_mult and batch-norm variant "
+                           f"match the checkpoint") from exc
+    missing = [k for k in result.missing_keys if k not in missing_ok]
+    if missing or result.unexpected_keys:
+        raise WeightsError(
+            f"weights from {source} do not fit this model "
+            f"({_model_name(model)}): missing keys "
+            f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
+            f"{result.unexpected_keys[:5]}{'...' if len(result.unexpected_keys) > 5 else ''}. "
+            f"Is it a checkpoint of another configuration (e.g. vgg16 vs vgg16_bn)?")
+
+
+def _model_name(model: nn.Module) -> str:
+    from ..models.cfg import model_cfg
+
+    cfg = model_cfg(model)
+    return cfg.name if cfg is not None else type(model).__name__
+
+
+def _last_head_index(state: StateDict) -> int | None:
+    """Index of the final classifier layer (``classifier.6`` for VGG)."""
+    indices = [int(k.split(".")[1]) for k in state
+               if k.startswith("classifier.") and k.split(".")[1].isdigit()]
+    return max(indices) if indices else None
