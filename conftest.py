@@ -39,3 +39,34 @@ def digits_run(digits_data, tmp_path_factory):
     result = vggzoo.train("vgg11_bn", digits_data, tmp_path_factory.mktemp("digits_run") / "run",
                           workers=1, progress=False, device="cpu", **DIGITS_OPTIONS)
     return digits_data, result
+
+
+# --- The documented examples (README.md and docs/*.md) --------------------
+# Every ```python block of the README and of the manual runs as a test
+# (Sybil): the blocks of one page run in order in one namespace, in a fresh
+# temporary folder, so each page's examples create the files they use.
+# `<!-- skip: next -->` before a block leaves it out (say why beside it).
+import os
+import shutil
+import tempfile
+
+from sybil import Sybil
+from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
+
+
+def _enter_temporary_folder(namespace):
+    namespace["_doc_cwd"] = os.getcwd()
+    namespace["_doc_tmp"] = tempfile.mkdtemp(prefix="vggzoo-doc-")
+    os.chdir(namespace["_doc_tmp"])
+
+
+def _leave_temporary_folder(namespace):
+    os.chdir(namespace["_doc_cwd"])
+    shutil.rmtree(namespace["_doc_tmp"], ignore_errors=True)
+
+
+pytest_collect_file = Sybil(
+    parsers=[PythonCodeBlockParser(), SkipParser()],
+    patterns=["README.md", "docs/*.md"], excludes=["plugins/*/README.md"],
+    setup=_enter_temporary_folder, teardown=_leave_temporary_folder,
+).pytest()
