@@ -58,11 +58,13 @@ def _sections(parser: argparse.ArgumentParser, level: int) -> Iterator[str]:
     if parser.description:
         yield f"{parser.description}\n"
     yield f"```text\n{parser.format_usage().strip()}\n```\n"
-    rows = [_row(parser, action) for action in parser._actions
-            if action.help is not argparse.SUPPRESS and not _is_subcommands(action)]
-    if rows:
-        yield "| argument | default | description |\n|---|---|---|"
-        yield "\n".join(rows) + "\n"
+    for group in parser._action_groups:   # positionals, options, then e.g. "int8 (...)"
+        rows = [_row(parser, action) for action in group._group_actions
+                if action.help is not argparse.SUPPRESS and not _is_subcommands(action)]
+        if rows:
+            yield f"*{group.title}*\n"
+            yield "| argument | default | description |\n|---|---|---|"
+            yield "\n".join(rows) + "\n"
     for action in parser._actions:
         if _is_subcommands(action):
             yield from _subcommands(action, level)
