@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -81,6 +82,24 @@ class Runner(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def run_in_pieces(run: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, size: int,
+                  *, pad: bool = False) -> torch.Tensor:
+    """``run`` on consecutive pieces of at most ``size`` images, outputs
+    concatenated: how a runner whose file was built for some batch size
+    takes the batches protocols make (32 crops, an image and its flip).
+    With ``pad`` (a file compiled for exactly ``size``) a short piece is
+    padded with zeros and the padding's outputs dropped."""
+    if batch.shape[0] == size or (batch.shape[0] < size and not pad):
+        return run(batch)
+    outputs = []
+    for piece in torch.split(batch, size):
+        count = piece.shape[0]
+        if pad and count < size:
+            piece = torch.cat([piece, piece.new_zeros((size - count, *piece.shape[1:]))])
+        outputs.append(run(piece)[:count])
+    return torch.cat(outputs)
 
 
 def create_runner(backend: str, **options: Any) -> Runner:
