@@ -184,11 +184,10 @@ def test_freeze_up_to_a_named_layer_and_head_lr_groups():
 
 
 def test_input_channels_come_from_the_weights(tmp_path):
-    from vggzoo.weights.files import WeightsFacts
-
     gray = vggzoo.create("vgg11", in_chans=1, num_classes=2, width_mult=TINY_WIDTH)
-    path = vggzoo.save_weights(gray, tmp_path / "gray.safetensors", metadata=WeightsFacts(
-        "", model="vgg11", width_mult=TINY_WIDTH, num_classes=2, in_chans=1).to_metadata())
+    # metadata as an earlier vggzoo wrote it: a few facts, strings only
+    path = vggzoo.save_weights(gray, tmp_path / "gray.safetensors", metadata={
+        "model": "vgg11", "width_mult": str(TINY_WIDTH), "num_classes": "2", "in_chans": "1"})
     loaded = vggzoo.create("vgg11", weights=path).eval()
     assert loaded.pretrained_cfg["in_chans"] == 1 and loaded.pretrained_cfg["input_size"][0] == 1
     assert loaded(torch.randn(1, 1, 224, 224)).shape == (1, 2)

@@ -38,8 +38,14 @@ def test_aoti_package_carries_metadata_and_refuses_uncovered_sizes(tiny_package)
         assert runner.metadata.config["format"] == "aoti"
         with pytest.raises(InputSizeError, match=r"224x240 is outside .* --sizes 224x240"):
             runner.logits(torch.zeros(1, 3, 224, 240))
-        with pytest.raises(InputSizeError, match="batches of 1"):
-            runner.logits(torch.zeros(2, 3, 256, 256))
+        # compiled for batch 1, it takes any batch (split, as protocols need)
+        x = torch.randn(3, 3, 256, 256)
+        with torch.no_grad():
+            assert (runner.logits(x) - _model(tiny_package)(x)).abs().max() <= 1e-4
+
+
+def _model(tiny_package):
+    return tiny_package[1]
 
 
 def test_small_sizes_get_static_entries_and_bad_sizes_are_refused():
@@ -103,3 +109,34 @@ def test_predict_runs_the_package_through_its_registered_file_option(tiny_packag
     assert [s["index"] for s in top] == [s.index for s in expected.predictions[0].top]
     for ours, theirs in zip(top, expected.predictions[0].top):
         assert abs(ours["probability"] - theirs.probability) < 1e-4
+
+
+def test_a_batch_1_package_runs_eval_and_predict_with_their_default_batches(
+        tiny_package, tmp_path, capsys):
+    """Issue 21: a package compiled for batch 1 ran neither ``vggzoo eval
+    --aoti`` (batches of 32: "got 32") nor ``predict --aoti`` (an image and
+    its flip: "got 2") with their defaults; the runner splits batches."""
+    import json
+
+    from vggzoo.cli import main as vggzoo_main
+    from vggzoo.eval.evaluate import evaluate
+    from vggzoo.runtime import TorchRunner
+
+    from vggzoo.plugins.testing import write_image_folder
+
+    report, model = tiny_package
+    image_folder = write_image_folder(tmp_path / "data")
+    out = tmp_path / "eval.json"
+    assert vggzoo_main(["eval", "--aoti", str(report.path), "--data", str(image_folder / "val"),
+                        "--scales", "256", "--no-progress", "--json", str(out)]) == 0, \
+        capsys.readouterr().err
+    ours = json.loads(out.read_text())["results"][0]
+    theirs = evaluate(data=image_folder / "val", runner=TorchRunner(model), scales=[256])
+    assert ours["images"] == theirs.images == 4
+    assert (ours["top1_err"], ours["top5_err"]) == (theirs.top1_err, theirs.top5_err)
+    capsys.readouterr()
+    photos = sorted((image_folder / "val").rglob("*.png"))[:2]
+    assert vggzoo_main(["predict", *map(str, photos), "--aoti", str(report.path), "--scales",
+                        "256", "--no-progress", "--json", str(tmp_path / "p.json")]) == 0, \
+        capsys.readouterr().err
+    assert len(json.loads((tmp_path / "p.json").read_text())["predictions"]) == 2

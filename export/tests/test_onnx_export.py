@@ -49,8 +49,8 @@ def test_metadata_round_trip_with_weights_file(tmp_path):
         assert runner.num_classes == 10 and runner.min_input_size == 224
         assert runner.preprocessing == vggzoo.PAPER
     assert meta == report.metadata
-    assert meta.model == "vgg11" and meta.config["config"] == "A"
-    assert meta.config["width_mult"] == TINY_WIDTH and meta.config["batch"] == "dynamic"
+    assert meta.model == "vgg11" and meta.facts.config == "A"
+    assert meta.facts.width_mult == TINY_WIDTH and meta.config["batch"] == "dynamic"
     assert meta.weights == str(weights) and meta.weights_sha256 == sha256_file(weights)
     assert meta.vggzoo_version == vggzoo.__version__ and meta.classes is None
     props = {p.key: p.value for p in onnx.load(str(report.path)).metadata_props}
@@ -146,13 +146,18 @@ def test_input_below_224_is_refused_with_the_fix(tiny_onnx):
             runner.logits(torch.zeros(1, 3, 200, 300))
 
 
-def test_fixed_batch_export_refuses_other_batches(tmp_path):
-    report = export_onnx(vggzoo.create("vgg11", width_mult=TINY_WIDTH), tmp_path / "b2.onnx",
-                         batch=2)
+def test_a_fixed_batch_export_takes_batches_of_any_size(tmp_path):
+    """A file exported for batch 2 runs the batches protocols make (an odd
+    count, one image): split into pieces of 2, the last one padded."""
+    torch.manual_seed(0)
+    model = vggzoo.create("vgg11", width_mult=TINY_WIDTH, fully_conv=True).eval()
+    report = export_onnx(model, tmp_path / "b2.onnx", batch=2)
     with OrtRunner(report.path, "cpu") as runner:
-        assert runner.logits(torch.zeros(2, 3, 224, 256)).shape == (2, 1000)
-        with pytest.raises(InputSizeError, match="fixed batch of 2.*--batch dynamic"):
-            runner.logits(torch.zeros(1, 3, 224, 224))
+        for count in (1, 2, 5):
+            x = torch.randn(count, 3, 224, 256)
+            with torch.no_grad():
+                expected = model(x)
+            assert (runner.logits(x) - expected).abs().max() <= 1e-4 * max(1, expected.abs().max())
 
 
 def test_onnxruntime_backend_through_create_runner(tiny_onnx, tiny_vgg16):

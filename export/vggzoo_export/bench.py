@@ -229,8 +229,8 @@ def benchmark_files(paths: Sequence[str | Path], cases: Sequence[Case], *,
                             "; ".join(notes) + ")")
     meta: ExportMetadata = runners[0][2].metadata
     for path, _, runner in runners:
-        if (runner.metadata.model, runner.metadata.config.get("width_mult")) != \
-                (meta.model, meta.config.get("width_mult")):
+        if (runner.metadata.model, runner.metadata.facts.width_mult) != \
+                (meta.model, meta.facts.width_mult):
             raise ArtifactError(f"{path} holds {runner.metadata.model}, not {meta.model}: "
                                 f"benchmark one model per run")
     runtimes: dict[str, LogitsFn] = {}

@@ -2,6 +2,7 @@
 
 import pytest
 
+from vggzoo.data.scales import choose_test_scales
 from vggzoo.eval.scales import ScaleError, TrainScale, parse_scales, resolve_scales
 from vggzoo.weights.files import read_metadata
 
@@ -18,8 +19,9 @@ def test_fixed_and_jittered_training_scales_give_the_papers_test_scales():
 def test_explicit_scales_win_and_missing_ones_are_a_clear_error():
     assert resolve_scales("256,384", "256", multi_scale=True) == [256, 384]
     assert resolve_scales(None, "256:512", multi_scale=True) == [256, 384, 512]
-    with pytest.raises(ScaleError, match="--scales.*--train-scale"):
-        resolve_scales(None, None, multi_scale=False)
+    # no training scale recorded: the paper's S = 256, and the choice says so
+    chosen = choose_test_scales(None, None, multi_scale=True, min_scale=224)
+    assert chosen.scales == [224, 256, 288] and "assumed S=256" in chosen.note
     with pytest.raises(ScaleError, match="comma-separated"):
         parse_scales("256;x")
     with pytest.raises(ScaleError, match="Smin:Smax"):

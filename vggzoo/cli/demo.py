@@ -28,8 +28,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if model is None:
         from ..weights.files import read_facts
 
-        recorded = read_facts(args.weights).model if args.weights not in (None, "torchvision") \
-            else None
+        recorded = read_facts(args.weights, model="vgg16").model if args.weights else None
         model = recorded or "vgg16"
     show_demo(model, photo=args.photo, scale=args.scale, weights=args.weights)
     return 0

@@ -18,6 +18,8 @@ from ..errors import InputSizeError, ScaleError
 
 #: Step between the three test scales of a fixed-S model.
 FIXED_SCALE_STEP = 32
+#: Training scale assumed for weights that record none: the paper's fixed S = 256.
+DEFAULT_TRAIN_SCALE = "256"
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,42 @@ def parse_scales(text: str | Sequence[int], *, minimum: int | None = None) -> li
         raise InputSizeError(f"scale(s) {', '.join(map(str, small))} below the network's "
                              f"minimum input of {minimum}: use scales >= {minimum}")
     return scales
+
+
+@dataclass(frozen=True)
+class TestScales:
+    """The test scales Q chosen for a network, and why, when not as asked."""
+
+    __test__ = False  # not a pytest test class
+
+    scales: list[int]
+    #: What the rule assumed or changed (clamping, an assumed S), for the output.
+    note: str | None = None
+
+
+def choose_test_scales(scales: str | Sequence[int] | None, train_scale: "str | TrainScale | None",
+                       *, multi_scale: bool, min_scale: int) -> TestScales:
+    """The one test-scale rule of vggzoo: prediction, evaluation, TensorRT
+    profiles and int8 calibration all call it.
+
+    1. ``scales`` given: used as given (a protocol refuses ones below the
+       network's minimum input, naming it);
+    2. else derived from the training scale S the paper's way (Q = S, or
+       {S-32, S, S+32} with ``multi_scale``; jittered: the middle, or
+       {Smin, middle, Smax}), raised to at least ``min_scale`` (S = 224
+       multi-scale gives Q = 224, 256, not 192);
+    3. else as 2 with :data:`DEFAULT_TRAIN_SCALE` (S = 256), saying so.
+
+    >>> choose_test_scales(None, "224", multi_scale=True, min_scale=224).scales
+    [224, 256]
+    """
+    if scales is not None:
+        return TestScales(parse_scales(scales))
+    assumed = train_scale is None
+    if not isinstance(train_scale, TrainScale):
+        train_scale = TrainScale.parse(DEFAULT_TRAIN_SCALE if assumed else train_scale)
+    chosen = train_scale.test_scales(multi_scale=multi_scale, min_scale=min_scale)
+    notes = [f"no training scale recorded: assumed S={train_scale} (the paper's; pass the "
+             f"training scale or the test scales to choose)"] if assumed else []
+    clamped = train_scale.clamp_note(multi_scale=multi_scale, min_scale=min_scale)
+    return TestScales(chosen, "; ".join(notes + ([clamped] if clamped else [])) or None)

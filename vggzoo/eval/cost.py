@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 import torch
 
+from ..models.cfg import PretrainedCfg
 from ..models.complexity import count_macs
 from ..models.factory import create
 from ..runtime.base import Runner
@@ -19,25 +20,24 @@ from ..runtime.base import Runner
 MacsPerInput = Callable[[int, int], int]
 
 
-def macs_counter(model: str, *, width_mult: float = 1.0, num_classes: int = 1000) -> MacsPerInput:
-    """``count(h, w)``: MACs of one fully-convolutional pass on an h x w input."""
+def macs_counter(facts: PretrainedCfg) -> MacsPerInput:
+    """``count(h, w)``: MACs of one fully-convolutional pass on an h x w
+    input of the model ``facts`` describe: its channels, width, classes and
+    a plugin builder's keywords, not a default build of its name."""
+    arguments = {**facts.builder_arguments(), "fully_conv": True}
     with torch.device("meta"):
-        net = create(model, fully_conv=True, width_mult=width_mult, num_classes=num_classes)
+        net = create(facts.name, **arguments)
 
     @functools.lru_cache(maxsize=None)
     def count(height: int, width: int) -> int:
-        return count_macs(net, (3, height, width))
+        return count_macs(net, (facts.in_chans, height, width))
 
     return count
 
 
 def runner_macs_counter(runner: Runner) -> MacsPerInput | None:
-    """A counter for a runner whose architecture is known (any backend)."""
-    arch = runner.architecture
-    if not arch or arch.get("name") is None:
-        return None
-    return macs_counter(arch["name"], width_mult=arch["width_mult"],
-                        num_classes=arch["num_classes"])
+    """A counter for a runner whose facts are known (any backend)."""
+    return macs_counter(runner.facts) if runner.facts is not None else None
 
 
 def total_macs(inputs: Mapping[tuple[int, int], int], count: MacsPerInput) -> int:

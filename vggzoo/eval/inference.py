@@ -29,12 +29,10 @@ from ..errors import VggzooError
 from .data import READ_ERRORS, SkippedImage, read_image
 from .evaluate import Network, load_network, network_of, predict as posteriors_of
 from .evaluate import resolve_protocols
-from .scales import resolve_scales
+from ..data.scales import choose_test_scales
 from ..progress import Progress
 from ..runtime.base import Runner
 
-#: Test scale Q when neither the call nor the weights give one (the paper's S=256).
-DEFAULT_SCALE = 256
 #: Images decoded and pushed through the network at a time.
 DEFAULT_CHUNK = 32
 GLOB_CHARACTERS = set("*?[")
@@ -137,8 +135,9 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
     as ``vgg16.tv_in1k``; its recorded facts give the architecture, classes
     and preprocessing) on ``backend`` with ``runner_options`` (``onnx=``,
     ``engine=``, ``package=``, ``device=``), or a ready ``runner``.  Test
-    scales are ``scales``, else derived from the weights' training scale
-    (three with ``multi_scale``), else Q=256.  ``progress(done, total)`` is
+    scales follow evaluation's rule (:func:`vggzoo.data.scales.choose_test_scales`):
+    ``scales``, else derived from the weights' training scale (three with
+    ``multi_scale``, none below the network's minimum input), else from S=256.  ``progress(done, total)`` is
     called after each chunk of images (:mod:`vggzoo.progress`).
     """
     if isinstance(paths, (str, os.PathLike)):
@@ -201,10 +200,9 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
 
 def _scales(network: Network, scales: str | Sequence[int] | None,
             multi_scale: bool) -> list[int]:
-    if scales is None and network.train_scale is None:
-        return [DEFAULT_SCALE]
-    return resolve_scales(scales, network.train_scale, multi_scale=multi_scale,
-                          source=network.weights or network.label)
+    """Evaluation's rule (:func:`vggzoo.data.scales.choose_test_scales`)."""
+    return choose_test_scales(scales, network.train_scale, multi_scale=multi_scale,
+                              min_scale=network.runner.min_input_size).scales
 
 
 def _class_names(runner: Runner) -> tuple[list[str] | None, str]:

@@ -19,7 +19,7 @@ from .network import Network
 from .posteriors import predict, resolve_protocols
 from .protocols import CostMeter, EvalProtocol
 from .result import EvalResult, reduce_results
-from .scales import resolve_scales
+from ..data.scales import choose_test_scales
 
 #: Images decoded and pushed through every network and scale at a time.
 DEFAULT_CHUNK = 32
@@ -43,11 +43,9 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
     chosen = resolve_protocols(protocols, combination_weights)
     _check_fusable(networks)
     for net in networks:
-        smallest = net.runner.min_input_size
-        net.scales = resolve_scales(scales, net.train_scale, multi_scale=multi_scale,
-                                    source=net.weights or net.label, min_scale=smallest)
-        net.scale_note = (net.train_scale.clamp_note(multi_scale=multi_scale, min_scale=smallest)
-                          if scales is None and net.train_scale is not None else None)
+        chosen_scales = choose_test_scales(scales, net.train_scale, multi_scale=multi_scale,
+                                           min_scale=net.runner.min_input_size)
+        net.scales, net.scale_note = chosen_scales.scales, chosen_scales.note
     images = data if isinstance(data, ImageSet) else find_images(data)
     for net in networks:
         if len(images.classes) > net.runner.num_classes:

@@ -7,7 +7,10 @@ way the paper does (Sect. 4.1-4.2).
 
 Derived scales below the network's smallest input (224) are raised to it
 (S = 224 multi-scale: Q = 224, 256), and the result says so
-(:meth:`TrainScale.clamp_note`); explicit scales are used as given.
+(:meth:`TrainScale.clamp_note`); explicit scales are used as given; weights
+recording no training scale are taken to be trained at the paper's S = 256.
+This is :func:`vggzoo.data.scales.choose_test_scales`, the one rule that
+prediction, evaluation, TensorRT profiles and int8 calibration share.
 
 The training scale travels with the weights as ``.safetensors`` metadata
 (key ``"train_scale"``: ``"256"`` or ``"256:512"``), written by training.
@@ -18,21 +21,14 @@ The training scale travels with the weights as ``.safetensors`` metadata
 
 from __future__ import annotations
 
-from ..errors import ScaleError
-from ..data.scales import FIXED_SCALE_STEP, TrainScale, parse_scales  # noqa: F401  (re-exported)
+from ..errors import ScaleError  # noqa: F401  (re-exported)
+from ..data.scales import (FIXED_SCALE_STEP, TestScales, TrainScale,  # noqa: F401  (re-exported)
+                           choose_test_scales, parse_scales)
+from ..models.configs import MIN_INPUT_SIZE
 
 
 def resolve_scales(scales: str | list[int] | None, train_scale: str | TrainScale | None,
-                   *, multi_scale: bool, source: str = "the weights",
-                   min_scale: int | None = None) -> list[int]:
-    """Explicit ``scales`` win (as given); else derive them from
-    ``train_scale``, raised to at least ``min_scale``."""
-    if scales is not None:
-        return parse_scales(scales) if isinstance(scales, str) else [int(q) for q in scales]
-    if train_scale is None:
-        raise ScaleError(f"no test scales given and {source} carry no training scale "
-                         f"(metadata 'train_scale'): pass scales, e.g. --scales 256,384,512, or "
-                         f"the training scale, e.g. --train-scale 256 or 256:512")
-    if not isinstance(train_scale, TrainScale):
-        train_scale = TrainScale.parse(train_scale)
-    return train_scale.test_scales(multi_scale=multi_scale, min_scale=min_scale)
+                   *, multi_scale: bool, min_scale: int = MIN_INPUT_SIZE) -> list[int]:
+    """The scales of :func:`~vggzoo.data.scales.choose_test_scales` (without its note)."""
+    return choose_test_scales(scales, train_scale, multi_scale=multi_scale,
+                              min_scale=min_scale).scales

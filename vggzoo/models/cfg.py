@@ -6,7 +6,13 @@ that rebuilds or describes a model reads it instead of keeping its own list:
 :func:`vggzoo.to_fully_conv` replays it with ``fully_conv=True``,
 :func:`vggzoo.save_weights` writes it into the ``.safetensors`` metadata
 (:meth:`PretrainedCfg.facts`) and ``create(weights=...)`` reads it back,
-exporters describe a model from it.  A change gives a new instance
+exporters write it into every file they make (:mod:`vggzoo_export.core.metadata`)
+and every runner carries it (:attr:`vggzoo.runtime.Runner.facts`), so what
+a model is survives every hop: weights -> ``create`` -> export -> runner ->
+evaluation and prediction.  One string form (:meth:`PretrainedCfg.to_metadata`
+/ :func:`parse_metadata`) serves ``.safetensors`` metadata, and one JSON form
+(:meth:`PretrainedCfg.as_dict` / :meth:`PretrainedCfg.from_dict`) serves
+exported files and Triton repositories.  A change gives a new instance
 (``dataclasses.replace``): ``reset_classifier`` swaps in one with the new
 class count, so a cfg that was handed out never changes under its holder.
 
@@ -23,12 +29,14 @@ attribute access (``model.pretrained_cfg.classes``) is the preferred form.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .configs import MIN_INPUT_SIZE
 from ..data.preprocess import PAPER, Preprocessing
+from ..errors import WeightsError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -102,12 +110,30 @@ class PretrainedCfg(Mapping[str, Any]):
         """
         from ..weights.files import WeightsFacts
 
-        return WeightsFacts(
-            source, model=self.name, width_mult=self.width_mult, num_classes=self.num_classes,
-            in_chans=self.in_chans, classes=list(self.classes) if self.classes else None,
-            preprocessing=self.preprocessing, train_scale=self.train_scale,
-            dropout=self.dropout, fully_conv=self.fully_conv,
-            builder_kwargs=dict(self.builder_kwargs) or None)
+        record = dataclasses.replace(self, weights=None, named_weights=None)
+        return WeightsFacts(source, parse_metadata(record.to_metadata(), source=source))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready values (what exported files store)."""
+        return {f.name: _JSON_OUT.get(f.name, _same)(getattr(self, f.name))
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "the file") -> "PretrainedCfg":
+        """Inverse of :meth:`as_dict`; keys it does not know are ignored (a
+        newer vggzoo's), a missing ``name`` or a bad value is an error."""
+        values = _typed(data, source, json_values=True)
+        if "name" not in values:
+            raise WeightsError(f"{source} records no model name in its facts; export or save "
+                               f"it again with this vggzoo")
+        return cls(**values)
+
+    def to_metadata(self, *, provenance: bool = False) -> dict[str, str]:
+        """The record as ``.safetensors`` metadata (string values; the
+        ``model`` key holds :attr:`name`); :func:`parse_metadata` reads it
+        back.  ``None`` fields are left out; so is provenance unless asked."""
+        return fields_to_metadata({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                                   if provenance or f.name not in _PROVENANCE})
 
     # -- the read-only mapping view the README documents ------------------
     def __getitem__(self, key: str) -> Any:
@@ -132,3 +158,85 @@ def model_cfg(model: "nn.Module") -> PretrainedCfg | None:
     cfg = getattr(model, "pretrained_cfg", None)
     return cfg if isinstance(cfg, PretrainedCfg) else None
 
+
+
+#: Provenance fields: where the weights came from, not what they are.
+_PROVENANCE = ("weights", "named_weights")
+#: Metadata keys that differ from the field names (kept for older files).
+_KEY_OF = {"name": "model"}
+_FIELD_OF = {v: k for k, v in _KEY_OF.items()}
+_INTS = ("num_classes", "in_chans", "min_input_size")
+_FLOATS = ("width_mult", "dropout")
+_JSON_OUT = {"preprocessing": lambda p: p.as_dict(),
+             "classes": lambda c: None if c is None else list(c),
+             "builder_kwargs": lambda kw: dict(kw)}
+
+
+def fields_to_metadata(fields: Mapping[str, Any]) -> dict[str, str]:
+    """String metadata of some of the record's fields (by field name);
+    ``None`` values and empty builder keywords are left out."""
+    return {_KEY_OF.get(name, name): _to_text(name, value) for name, value in fields.items()
+            if value is not None and not (name == "builder_kwargs" and not value)}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _to_text(name: str, value: Any) -> str:
+    if name in _JSON_OUT:
+        try:
+            return json.dumps(_JSON_OUT[name](value), sort_keys=True)
+        except TypeError as exc:
+            raise WeightsError(f"cannot record {name}={value!r} in the model's facts ({exc}): "
+                               f"pass values that JSON can hold (numbers, strings, lists)") from exc
+    return str(value)  # bools as "True"/"False", as earlier versions wrote them
+
+
+def parse_metadata(meta: Mapping[str, str], *, source: str) -> dict[str, Any]:
+    """The fields of the facts record that string metadata states, typed,
+    by field name (absent: the file says nothing).  Reads what every
+    version of :func:`vggzoo.save_weights` wrote; a value that does not
+    parse is a one-line :class:`~vggzoo.errors.WeightsError`."""
+    fields = {_FIELD_OF.get(k, k): v for k, v in meta.items()
+              if v not in (None, "", "null") and _FIELD_OF.get(k, k) in _FIELDS}
+    return _typed(fields, source, json_values=False)
+
+
+def _typed(values: Mapping[str, Any], source: str, *, json_values: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in _FIELDS or value is None:
+            continue
+        try:
+            out[name] = _parse(name, value, json_values)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise WeightsError(f"{source} records {name}={value!r}, which cannot be read "
+                               f"({type(exc).__name__}: {exc}); save or export it again with "
+                               f"vggzoo") from exc
+    return out
+
+
+def _parse(name: str, value: Any, json_values: bool) -> Any:
+    if not json_values and name in _JSON_OUT:
+        value = json.loads(value)
+    if name == "preprocessing":
+        return Preprocessing.from_dict(value)
+    if name == "classes":
+        return tuple(str(c) for c in value) or None
+    if name == "builder_kwargs":
+        return tuple(sorted(dict(value).items()))
+    if name in _INTS:
+        return int(value)
+    if name in _FLOATS:
+        return float(value)
+    if name == "fully_conv":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() not in ("true", "false"):
+            raise ValueError("expected True or False")
+        return str(value).lower() == "true"
+    return str(value)
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(PretrainedCfg))

@@ -123,9 +123,7 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
         if weights is not None:
             raise WeightsError("pass either pretrained=True or weights=..., not both")
         weights = f"{entry.name}.{tag}" if tag else named.default_weights(entry.name)
-    if weights == "torchvision":
-        weights = _torchvision_name(entry)
-    state, facts = read_weights(weights)
+    state, facts = read_weights(weights, model=entry.name)
     facts.agree("model", entry.name)
     width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
     in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
@@ -135,7 +133,7 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
     # an fc8 of another count (with a warning), as fine-tuning wants.
     fully_conv = bool(_given_or_recorded(fully_conv, facts.fully_conv, False))
     dropout = float(_given_or_recorded(dropout, facts.dropout, 0.5))
-    kwargs = {**(facts.builder_kwargs or {}), **kwargs}
+    kwargs = {**dict(facts.builder_kwargs or ()), **kwargs}
     builder_kwargs = dict(kwargs)
     if in_chans != 3:  # builders of plugins written before in_chans need not take it
         kwargs["in_chans"] = in_chans
@@ -161,14 +159,6 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
 
 def _given_or_recorded(given: Any, recorded: Any, default: Any) -> Any:
     return given if given is not None else recorded if recorded is not None else default
-
-
-def _torchvision_name(entry) -> str:
-    if not entry.info.get("torchvision_weights"):
-        have = [e.name for e in MODELS.entries() if e.info.get("torchvision_weights")]
-        raise WeightsError(f"torchvision has no weights for {entry.name!r}; it has them "
-                           f"for {', '.join(have)}")
-    return f"{entry.name}.tv_in1k"
 
 
 def _head_classes(state: Mapping[str, torch.Tensor] | None) -> int | None:

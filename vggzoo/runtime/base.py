@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import abc
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from ..models.cfg import PretrainedCfg
 from ..plugins.options import accepted_options, check_options
 from ..data.preprocess import Preprocessing
 from ..plugins.registry import RUNNERS
@@ -32,14 +34,37 @@ class Runner(abc.ABC):
     num_classes: int
     preprocessing: Preprocessing
     min_input_size: int = 224
-    #: The registered architecture the runner executes, when known:
-    #: ``{"name", "width_mult", "num_classes"}``.  Exported files carry it, so
-    #: evaluation can label results and count FLOPs on any backend.
-    architecture: dict[str, Any] | None = None
+    #: What the model is (:class:`~vggzoo.models.cfg.PretrainedCfg`: architecture,
+    #: width, channels, classes, preprocessing, scales, builder keywords), when
+    #: known.  Weights files and exported files carry it, so evaluation can
+    #: label results, pick test scales and count FLOPs on any backend.
+    facts: PretrainedCfg | None = None
     #: Class names in label order, when the weights or exported file record them.
     classes: list[str] | None = None
     #: Training scale S the weights record ("256", "256:512"): the default test scales.
     train_scale: str | None = None
+    #: Input channels the network takes.
+    in_chans: int = 3
+
+    def carry(self, facts: PretrainedCfg) -> None:
+        """Take ``facts`` as what this runner runs; the attributes protocols
+        read (classes, preprocessing, minimum size, ...) all come from it."""
+        self.facts = facts
+        self.num_classes = facts.num_classes
+        self.preprocessing = facts.preprocessing
+        self.min_input_size = facts.min_input_size
+        self.in_chans = facts.in_chans
+        self.classes = list(facts.classes) if facts.classes else None
+        self.train_scale = facts.train_scale
+
+    @property
+    def architecture(self) -> dict[str, Any] | None:
+        """``{"name", "width_mult", "num_classes"}`` of :attr:`facts` (a view
+        kept for callers of earlier versions)."""
+        if self.facts is None:
+            return None
+        return {"name": self.facts.name, "width_mult": self.facts.width_mult,
+                "num_classes": self.facts.num_classes}
 
     @abc.abstractmethod
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
@@ -57,6 +82,24 @@ class Runner(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def run_in_pieces(run: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor, size: int,
+                  *, pad: bool = False) -> torch.Tensor:
+    """``run`` on consecutive pieces of at most ``size`` images, outputs
+    concatenated: how a runner whose file was built for some batch size
+    takes the batches protocols make (32 crops, an image and its flip).
+    With ``pad`` (a file compiled for exactly ``size``) a short piece is
+    padded with zeros and the padding's outputs dropped."""
+    if batch.shape[0] == size or (batch.shape[0] < size and not pad):
+        return run(batch)
+    outputs = []
+    for piece in torch.split(batch, size):
+        count = piece.shape[0]
+        if pad and count < size:
+            piece = torch.cat([piece, piece.new_zeros((size - count, *piece.shape[1:]))])
+        outputs.append(run(piece)[:count])
+    return torch.cat(outputs)
 
 
 def create_runner(backend: str, **options: Any) -> Runner:

@@ -90,14 +90,7 @@ class TorchRunner(Runner):
         # layout in place (no copy of a 0.5 GB network); give each runner its own.
         self.model = self.model.to(memory_format=torch.channels_last if self.channels_last
                                    else torch.contiguous_format)
-        cfg = self.model.pretrained_cfg
-        self.num_classes = cfg.num_classes
-        self.preprocessing = cfg.preprocessing
-        self.min_input_size = cfg.min_input_size
-        self.architecture = {"name": cfg.name, "width_mult": cfg.width_mult,
-                             "num_classes": cfg.num_classes}
-        self.classes = list(cfg.classes) if cfg.classes else None
-        self.train_scale = cfg.train_scale
+        self.carry(self.model.pretrained_cfg)
         forward: Callable[[torch.Tensor], torch.Tensor] = self.model
         if self.compile_mode == "dynamic":
             forward = torch.compile(self.model, dynamic=True)

@@ -155,10 +155,16 @@ def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
         return
     from ..weights.files import read_facts
 
-    if merged["init_from"] == "torchvision":  # the model's torchvision ImageNet weights
-        from ..plugins.registry import MODELS
+    from ..weights.named import is_named
+    from ..weights.resolve import TORCHVISION, resolve_weights
 
-        merged["init_from"] = f"{MODELS.get(merged.get('model') or 'vgg11').name}.tv_in1k"
+    source = merged["init_from"]
+    if not (source == TORCHVISION or is_named(source) or Path(source).exists()):
+        return  # a run still to be trained (chained recipes): read when training starts
+    # "torchvision", named weights, a file or a run directory: the one reading
+    resolved = resolve_weights(source, model=merged.get("model"))
+    if isinstance(resolved, str):  # named weights ("torchvision" among them) by their name
+        merged["init_from"] = resolved
     facts = read_facts(merged["init_from"])
     for key in ("model", "width_mult"):
         value = facts.agree(key, chosen.get(key), merged.get(key))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from torch import nn
 
-from ..models.cfg import model_cfg
+from ..models.cfg import PretrainedCfg, model_cfg
 from ..data.preprocess import Preprocessing
-from ..weights.files import WeightsFacts, save_weights
+from ..weights.files import save_weights
 from .checkpoint import BEST, RUN_WEIGHTS, load_checkpoint
 from .config import TrainConfig
 
@@ -25,10 +25,8 @@ def write_run_weights(net: nn.Module, run_dir: Path, checkpoint_dir: Path, cfg: 
         net.load_state_dict(load_checkpoint(best)["model"])
     # The model's own record (channels, dropout, a plugin builder's keywords)
     # plus what the run adds: its classes, preprocessing and training scale.
-    built = model_cfg(net)
-    facts = built.facts(str(weights)) if built is not None else WeightsFacts(
-        str(weights), model=cfg.model, width_mult=cfg.width_mult, in_chans=3)
+    built = model_cfg(net) or PretrainedCfg(name=cfg.model, width_mult=cfg.width_mult)
     save_weights(net, weights, metadata=replace(
-        facts, num_classes=len(classes), classes=list(classes), preprocessing=preprocessing,
+        built, num_classes=len(classes), classes=tuple(classes), preprocessing=preprocessing,
         train_scale=cfg.scale_range.spec).to_metadata())
     return weights

@@ -11,10 +11,11 @@ Accepted sources for ``create(..., weights=...)``:
 * a named weights entry (``"vgg16.tv_in1k"``, see :mod:`vggzoo.weights.named`);
 * a training run directory (its ``model.safetensors``).
 
-What a weights file says about itself (:class:`WeightsFacts`: architecture,
-width, class count and names, input channels, preprocessing, training scale,
-and the rest of the model's :class:`~vggzoo.models.cfg.PretrainedCfg`)
-comes from its ``.safetensors`` metadata or, for a file without any, from
+What a weights file says about itself (:class:`WeightsFacts`: the fields of
+the model's facts record, :class:`~vggzoo.models.cfg.PretrainedCfg`, that it
+states: architecture, width, class count and names, input channels,
+preprocessing, training scale, builder keywords) comes from its
+``.safetensors`` metadata or, for a file without any, from
 the registered weights whose SHA-256 it has; every entry point reads it
 through :func:`read_facts`, so nothing has to be repeated on the command line.
 
@@ -24,11 +25,10 @@ loads into either form (see :mod:`vggzoo.models.vgg`).
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ from torch import nn
 
 from ..errors import WeightsError
 from ..io import atomic_path
-from ..data.preprocess import Preprocessing
 
 StateDict = Mapping[str, torch.Tensor]
 
@@ -83,60 +82,36 @@ def weights_path(source: str | os.PathLike) -> Path:
 
 @dataclass(frozen=True)
 class WeightsFacts:
-    """What weights say about themselves; ``None`` where they say nothing."""
+    """What weights say about themselves: the fields of the model's facts
+    record (:class:`~vggzoo.models.cfg.PretrainedCfg`) they state, and where
+    they were read from.  Attributes read a field, ``None`` where the
+    weights say nothing (``facts.width_mult``; ``facts.model`` is the
+    record's ``name``, ``facts.named`` its ``named_weights``)."""
 
     source: str
-    model: str | None = None
-    width_mult: float | None = None
-    num_classes: int | None = None
-    in_chans: int | None = None
-    classes: list[str] | None = None
-    preprocessing: Preprocessing | None = None
-    train_scale: str | None = None
-    #: Registered named weights these are (by name or by SHA-256).
-    named: str | None = None
-    #: How the model was built when saved (defaults on loading; an argument wins).
-    dropout: float | None = None
-    fully_conv: bool | None = None
-    #: Keywords of a plugin's builder beyond create()'s own.
-    builder_kwargs: dict[str, Any] | None = None
+    #: The record's fields these weights state, typed, by field name.
+    recorded: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__") or key in ("source", "recorded"):
+            raise AttributeError(key)
+        name = _ALIASES.get(key, key)
+        if name not in _record_fields():
+            raise AttributeError(f"WeightsFacts has no field {key!r}")
+        return self.recorded.get(name)
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, str], source: str) -> "WeightsFacts":
-        """Facts from ``.safetensors`` / export metadata (string values)."""
-        def get(key: str, kind: Any) -> Any:
-            value = meta.get(key)
-            return None if value in (None, "", "null") else kind(value)
+        """Facts from ``.safetensors`` metadata (string values)."""
+        from ..models.cfg import parse_metadata
 
-        classes = get("classes", json.loads)
-        pre = get("preprocessing", json.loads)
-        return cls(source, model=get("model", str), width_mult=get("width_mult", float),
-                   num_classes=get("num_classes", int), in_chans=get("in_chans", int),
-                   classes=list(classes) if classes else None,
-                   preprocessing=Preprocessing.from_dict(pre) if pre else None,
-                   train_scale=get("train_scale", str), named=get("named_weights", str),
-                   dropout=get("dropout", float), fully_conv=get("fully_conv", _boolean),
-                   builder_kwargs=get("builder_kwargs", json.loads) or None)
+        return cls(source, parse_metadata(meta, source=source))
 
     def to_metadata(self) -> dict[str, str]:
         """The ``.safetensors`` metadata that :meth:`from_metadata` reads back."""
-        values = {"model": self.model, "width_mult": self.width_mult,
-                  "num_classes": self.num_classes, "in_chans": self.in_chans,
-                  "train_scale": self.train_scale, "named_weights": self.named,
-                  "dropout": self.dropout, "fully_conv": self.fully_conv}
-        meta = {k: str(v) for k, v in values.items() if v is not None}
-        if self.classes is not None:
-            meta["classes"] = json.dumps(list(self.classes))
-        if self.preprocessing is not None:
-            meta["preprocessing"] = json.dumps(self.preprocessing.as_dict())
-        if self.builder_kwargs:
-            try:
-                meta["builder_kwargs"] = json.dumps(self.builder_kwargs, sort_keys=True)
-            except TypeError as exc:
-                raise WeightsError(f"cannot record the builder keywords {self.builder_kwargs} "
-                                   f"in {self.source}'s metadata ({exc}): pass values that JSON "
-                                   f"can hold (numbers, strings, lists)") from exc
-        return meta
+        from ..models.cfg import fields_to_metadata
+
+        return fields_to_metadata(self.recorded)
 
     def agree(self, key: str, given: Any, default: Any = None) -> Any:
         """``given`` when the weights say nothing or the same; the weights'
@@ -154,12 +129,14 @@ class WeightsFacts:
                            f"weights{hint}")
 
 
-def _boolean(text: str) -> bool:
-    """``str(bool)`` read back (``"True"`` / ``"False"``)."""
-    if text.lower() not in ("true", "false"):
-        raise WeightsError(f"weights metadata holds {text!r} where True or False belongs; "
-                           f"re-save the weights with vggzoo.save_weights")
-    return text.lower() == "true"
+#: Older attribute names of :class:`WeightsFacts` for the record's fields.
+_ALIASES = {"model": "name", "named": "named_weights"}
+
+
+def _record_fields() -> frozenset[str]:
+    from ..models.cfg import _FIELDS
+
+    return _FIELDS
 
 
 def _same(key: str, given: Any, stored: Any) -> bool:
@@ -172,44 +149,42 @@ def _same(key: str, given: Any, stored: Any) -> bool:
     return given == stored
 
 
-def read_facts(source: str | os.PathLike) -> WeightsFacts:
-    """The facts of a weights file, run directory or named weights."""
+def read_facts(source: str | os.PathLike, *, model: str | None = None) -> WeightsFacts:
+    """The facts of a weights file, run directory or named weights (any
+    ``weights=`` argument, read by :func:`~vggzoo.weights.resolve.resolve_weights`;
+    ``model`` names the architecture ``"torchvision"`` means)."""
     from . import named as pretrained
+    from .resolve import resolve_weights
 
-    if pretrained.is_named(source):
-        name, spec = pretrained.get_weights(str(source))
-        return WeightsFacts(name, model=spec.model, width_mult=spec.width_mult,
-                            num_classes=spec.num_classes, in_chans=3,
-                            classes=list(spec.classes) if spec.classes else None,
-                            preprocessing=spec.preprocessing, train_scale=spec.train_scale,
-                            named=name)
-    path = weights_path(source)
-    if not path.is_file():
-        return WeightsFacts(str(path))
+    source = resolve_weights(source, model=model)
+    if isinstance(source, str):  # named weights
+        return pretrained.named_facts(source)
+    path = Path(source)
     facts = WeightsFacts.from_metadata(read_metadata(path), str(path))
     if facts.preprocessing is None and facts.named is None:
         named = pretrained.identify(path)
         if named is not None:
-            known = read_facts(named)
-            return WeightsFacts(str(path), **{k: v for k, v in known.__dict__.items()
-                                              if k != "source"})
+            return WeightsFacts(str(path), pretrained.named_facts(named).recorded)
     return facts
 
 
-def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None
+def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None, *,
+                 model: str | None = None
                  ) -> tuple[dict[str, torch.Tensor] | None, WeightsFacts]:
     """Tensors and facts of any weights argument: a file, a run directory,
-    named weights (``vgg16.tv_in1k``), a state dict, or None (no weights)."""
+    named weights (``vgg16.tv_in1k``; ``"torchvision"`` with ``model``), a
+    state dict, or None (no weights)."""
     from . import named as pretrained
+    from .resolve import resolve_weights
 
+    source = resolve_weights(source, model=model)
     if source is None:
         return None, WeightsFacts("no weights")
     if isinstance(source, Mapping):
         return dict(source), WeightsFacts("state dict")
-    if pretrained.is_named(source):
-        facts = read_facts(source)
-        state, _ = pretrained.load_named(str(source))
-        return state, facts
+    if isinstance(source, str):
+        state, _ = pretrained.load_named(source)
+        return state, pretrained.named_facts(source)
     return read_state_dict(source), read_facts(source)
 
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import functools
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -37,6 +37,10 @@ from ..plugins.hookspecs import Register, hookimpl
 from ..data.preprocess import TORCHVISION, Preprocessing
 from ..plugins.registry import MODELS, WEIGHTS, Deferred
 from .files import read_state_dict
+
+if TYPE_CHECKING:
+    from ..models.cfg import PretrainedCfg
+    from .files import WeightsFacts
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,18 @@ class NamedWeights:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Who published the weights and how they were trained.
     source: str = ""
+    #: Input channels of the first convolution.
+    in_chans: int = 3
+
+    def facts(self, name: str) -> "PretrainedCfg":
+        """The model's facts record these weights give (what ``create``
+        builds and every export and runner carries), as ``name``."""
+        from ..models.cfg import PretrainedCfg
+
+        return PretrainedCfg(name=MODELS.get(self.model).name, num_classes=self.num_classes,
+                             width_mult=self.width_mult, in_chans=self.in_chans,
+                             preprocessing=self.preprocessing, classes=self.classes,
+                             train_scale=self.train_scale, named_weights=name)
 
     def cache_path(self) -> Path:
         """Where the file is looked for: the torch hub cache."""
@@ -78,6 +94,19 @@ def get_weights(name: str) -> tuple[str, NamedWeights]:
     """The canonical name and facts of registered weights."""
     entry = WEIGHTS.get(name)
     return entry.name, entry.obj
+
+
+def named_facts(name: str) -> "WeightsFacts":
+    """What registered weights state about the model (every field their
+    entry gives; the rest of the record stays unstated)."""
+    from .files import WeightsFacts
+
+    name, spec = get_weights(name)
+    cfg = spec.facts(name)
+    stated = ("name", "num_classes", "width_mult", "in_chans", "preprocessing", "classes",
+              "train_scale", "named_weights")
+    return WeightsFacts(name, {key: getattr(cfg, key) for key in stated
+                               if getattr(cfg, key) is not None})
 
 
 def is_named(text: object) -> bool:

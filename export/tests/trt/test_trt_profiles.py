@@ -87,8 +87,8 @@ def test_cli_arguments_give_profiles_and_what_to_record_for_a_rebuild():
                                                    "4x3x256x256", "--max", "8x3x512x512"))
     assert profiles == [Profile((1, 3, 224, 224), (4, 3, 256, 256), (8, 3, 512, 512))]
     assert recorded == {}
-    default, _ = profiles_from_args(_parse("--trt"))
-    assert [p.min[2] for p in default] == [256, 384, 512]
+    default, _ = profiles_from_args(_parse("--trt"))  # no training scale: S = 256's
+    assert [p.min[2] for p in default] == [224, 256, 288]
 
 
 def test_cli_argument_combinations_that_cannot_work_are_refused():

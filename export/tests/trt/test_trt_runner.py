@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from vggzoo.models.cfg import PretrainedCfg
+
 from vggzoo.errors import BackendUnavailableError, InputSizeError, OptionError
 from vggzoo.runtime import create_runner
 from vggzoo_export.trt.availability import (missing_tensorrt_error, parse_version,
@@ -59,9 +61,8 @@ def test_helpers_pick_the_logits_read_metadata_and_split_batches():
     outputs = [TensorInfo("score_map", "float32", (-1, 10, -1, -1)),
                TensorInfo("logits", "float32", (-1, 10))]
     assert logits_output(outputs).name == "logits"
-    meta = ExportMetadata(model="vgg11", config={}, preprocessing=Preprocessing(
-        "t", (0.5, 0.5, 0.5), (0.2, 0.2, 0.2)), min_input_size=224, num_classes=10, classes=None,
-        weights="random", weights_sha256="0")
+    meta = ExportMetadata(PretrainedCfg("vgg11", num_classes=10, preprocessing=Preprocessing(
+        "t", (0.5, 0.5, 0.5), (0.2, 0.2, 0.2))), config={}, weights_sha256="0")
     pre, min_size = model_facts(meta.to_props())
     assert pre.mean == (0.5, 0.5, 0.5) and min_size == 224
     with pytest.raises(ArtifactError, match="not a vggzoo export"):

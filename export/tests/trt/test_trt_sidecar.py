@@ -5,6 +5,7 @@ import json
 import pytest
 
 import vggzoo
+from vggzoo.models.cfg import PretrainedCfg
 
 from vggzoo_export.core.metadata import ExportMetadata
 from vggzoo_export.trt.profiles import derive_profiles
@@ -29,9 +30,8 @@ def make_engine(tmp_path, *, scales=(256, 384), max_batch=8, payload=b"serialize
         source_onnx={"path": "vgg16.onnx", "sha256": "ab" * 32},
         engine_sha256=sha256_file(engine), vggzoo_version="0.1.0",
         vggzoo_export_version="0.1.0",
-        onnx_metadata=ExportMetadata(
-            model="vgg16", config={}, preprocessing=vggzoo.PAPER, min_input_size=224,
-            num_classes=1000, classes=None, weights="random", weights_sha256="0").to_props(),
+        onnx_metadata=ExportMetadata(PretrainedCfg("vgg16", preprocessing=vggzoo.PAPER),
+                                     config={}, weights_sha256="0").to_props(),
         build={"scales": list(scales), "max_batch": max_batch, "max_aspect": 2.0})
     write_sidecar(engine, sidecar)
     return engine, sidecar

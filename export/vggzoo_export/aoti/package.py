@@ -35,7 +35,7 @@ from torch import nn
 
 from vggzoo.errors import InputSizeError, VggzooError
 from vggzoo.models.vgg import TRUNK_STRIDE
-from vggzoo.runtime.base import Runner
+from vggzoo.runtime.base import Runner, run_in_pieces
 
 from ..core.artifacts import staged_artifact
 from ..errors import ArtifactError, ExportError
@@ -96,12 +96,13 @@ def plan_entries(sizes: Sequence[tuple[int, int]] | None, max_size: int) -> list
     return entries
 
 
-def _compile(module: nn.Module, entry: Entry, batch: int, metadata: dict[str, str]) -> list:
+def _compile(module: nn.Module, entry: Entry, batch: int, metadata: dict[str, str],
+             channels: int) -> list:
     if entry.static:
-        example = torch.zeros(batch, 3, *entry.static)
+        example = torch.zeros(batch, channels, *entry.static)
         dynamic = None
     else:
-        example = torch.zeros(batch, 3, *TRACE_SIZE)
+        example = torch.zeros(batch, channels, *TRACE_SIZE)
         dims = {2: torch.export.Dim("height", min=entry.min_size, max=entry.max_size),
                 3: torch.export.Dim("width", min=entry.min_size, max=entry.max_size)}
         dynamic = {"x": dims}
@@ -135,15 +136,17 @@ def export_aoti(model: nn.Module, output: str | os.PathLike, *, batch: int | Non
     props = meta.to_props()
     module = ScoreMapAndLogits(net).eval()
     with staged_artifact(output) as stage:
-        compiled = {e.name: _compile(module, e, batch, {**props, AOTI_ENTRY_KEY: e.as_json()})
-                    for e in entries}
+        channels = net.pretrained_cfg.in_chans
+        compiled = {e.name: _compile(module, e, batch, {**props, AOTI_ENTRY_KEY: e.as_json()},
+                                     channels) for e in entries}
         package_aoti(str(stage / output.name), compiled)
         parity = {}
         with AotiRunner(stage / output.name) as runner, torch.inference_mode():
             for entry in entries:
                 checked = [entry.static] if entry.static else DYNAMIC_PARITY_SIZES
                 report = check_parity(runner.logits, net, what=f"AOTInductor entry {entry.name}",
-                                      sizes=checked, batch=batch, tolerance=FP32_TOLERANCE)
+                                      sizes=checked, batch=batch, tolerance=FP32_TOLERANCE,
+                                      channels=channels)
                 parity.update({f"{entry.name} {k}": v for k, v in report.items()})
     notes = [f"entries: {'; '.join(e.describe() for e in entries)}; batch {batch}"]
     return ExportReport(output, [output], meta, parity, time.perf_counter() - start, notes)
@@ -182,10 +185,8 @@ class AotiRunner(Runner):
         self.batch = int(self.metadata.config["batch"])
 
     def _entry_for(self, batch: torch.Tensor) -> Entry:
-        n, _, h, w = batch.shape
-        if n != self.batch:
-            raise InputSizeError(f"{self.path} was compiled for batches of {self.batch}, got {n}; "
-                                 f"split the batch or re-export with --batch {n}")
+        self.metadata.check_batch(batch, str(self.path))
+        h, w = batch.shape[-2:]
         for entry in self.entries:
             if entry.accepts(h, w):
                 return entry
@@ -195,9 +196,11 @@ class AotiRunner(Runner):
                              f"export, which takes any size >= 224")
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
-        entry = self._entry_for(batch)
-        outputs = self._programs[entry.name](batch.detach().to("cpu", torch.float32).contiguous())
-        return outputs[1]
+        """Logits of any number of images: the package runs a fixed batch,
+        so larger batches are split and a short piece is zero-padded."""
+        program = self._programs[self._entry_for(batch).name]
+        x = batch.detach().to("cpu", torch.float32).contiguous()
+        return run_in_pieces(lambda piece: program(piece)[1], x, self.batch, pad=True)
 
     def close(self) -> None:
         self._programs = {}

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..trt.builder import DEFAULT_WORKSPACE
 from ..trt.precision import PRECISIONS
-from ..trt.profiles import DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH, DEFAULT_SCALES, Profile, plan_profiles
+from ..trt.profiles import DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH, Profile, plan_profiles
 from ..trt.sidecar import EngineSidecar
 
 
@@ -49,8 +49,9 @@ def add_trt_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--precision", choices=PRECISIONS, default="fp32",
                        help="engine precision, written into the ONNX graph (default fp32)")
     add_argument_once(group, "--scales", default=None,
-                       help=f"test scales Q the profiles cover, one profile each (default "
-                            f"{','.join(map(str, DEFAULT_SCALES))})")
+                       help="test scales Q the profiles cover, one profile each (default: "
+                            "the multi-scale test scales of the model's training scale, as "
+                            "`vggzoo eval --multi-scale` picks them)")
     add_max_batch_argument(group)
     group.add_argument("--max-aspect", type=float, default=DEFAULT_MAX_ASPECT,
                        help=f"longest / shortest image side the profiles cover, landscape and "

@@ -50,10 +50,11 @@ def parse_hw(text: str) -> tuple[int, int]:
 
 
 def max_abs_diff(candidate: LogitsFn, reference: LogitsFn, size: tuple[int, int], *,
-                 batch: int = 1, seed: int = 0) -> tuple[float, float]:
-    """(max |candidate - reference|, max |reference|) on one random batch."""
+                 batch: int = 1, seed: int = 0, channels: int = 3) -> tuple[float, float]:
+    """(max |candidate - reference|, max |reference|) on one random batch of
+    ``channels``-channel inputs (the model's ``in_chans``)."""
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, 3, *size, generator=generator)
+    x = torch.randn(batch, channels, *size, generator=generator)
     expected = reference(x).float()
     got = candidate(x).float()
     if got.shape != expected.shape:
@@ -64,12 +65,15 @@ def max_abs_diff(candidate: LogitsFn, reference: LogitsFn, size: tuple[int, int]
 
 def check_parity(candidate: LogitsFn, reference: LogitsFn, *, what: str,
                  sizes: Iterable[tuple[int, int]] = DEFAULT_PARITY_SIZES,
-                 tolerance: float = FP32_TOLERANCE, batch: int = 1) -> dict[str, float]:
+                 tolerance: float = FP32_TOLERANCE, batch: int = 1,
+                 channels: int = 3) -> dict[str, float]:
     """Raise :class:`ParityError` unless ``candidate`` matches ``reference``
-    at every size; returns the max abs difference per size ("HxW")."""
+    at every size (inputs of ``channels`` channels, the model's
+    ``in_chans``); returns the max abs difference per size ("HxW")."""
     report: dict[str, float] = {}
     for size in sizes:
-        diff, magnitude = max_abs_diff(candidate, reference, size, batch=batch)
+        diff, magnitude = max_abs_diff(candidate, reference, size, batch=batch,
+                                       channels=channels)
         report[f"{size[0]}x{size[1]}"] = diff
         allowed = tolerance * max(1.0, magnitude)
         if not diff <= allowed:  # also catches NaN

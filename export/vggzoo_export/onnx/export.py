@@ -1,6 +1,7 @@
 """Fully-convolutional ONNX export with dynamic batch, height and width.
 
-The graph has one input, ``input`` (N, 3, H, W) float32, preprocessed, and
+The graph has one input, ``input`` (N, C, H, W) float32, preprocessed (C the
+model's ``in_chans``, 3 for RGB), and
 two outputs: ``score_map`` (N, K, H/32-6, W/32-6), the paper's class score
 map, and ``logits`` (N, K), its spatial mean.  There is no adaptive pooling
 anywhere, so nothing is frozen at the traced size: the file is correct at
@@ -70,7 +71,8 @@ def export_onnx(model: nn.Module, output: str | os.PathLike, *, opset: int = DEF
         raw = stage / "raw"
         raw.mkdir()
         _torch_export(ScoreMapAndLogits(_copy(net), fp16=fp16).eval(), raw / "model.onnx",
-                      opset=opset, batch=batch, exporter=exporter)
+                      opset=opset, batch=batch, exporter=exporter,
+                      channels=net.pretrained_cfg.in_chans)
         proto = onnx.load(str(raw / "model.onnx"))  # pulls in any external data
         shutil.rmtree(raw)
         onnx.helper.set_model_props(proto, meta.to_props())
@@ -99,8 +101,8 @@ def _weight_bytes(net: nn.Module, fp16: bool) -> int:
 
 
 def _torch_export(module: nn.Module, path: Path, *, opset: int, batch: int | None,
-                  exporter: str) -> None:
-    example = torch.zeros(batch or 1, 3, 224, 224)
+                  exporter: str, channels: int) -> None:
+    example = torch.zeros(batch or 1, channels, 224, 224)
     try:
         if exporter == "dynamo":
             _dynamo_export(module, example, path, opset=opset, batch=batch)
@@ -155,5 +157,5 @@ def _check_onnx_parity(path: Path, net: nn.Module, *, fp16: bool, batch: int,
 
     with OrtRunner(path, providers="auto" if fp16 else "cpu") as runner, torch.inference_mode():
         return check_parity(runner.logits, net, what=f"ONNX export of {net.pretrained_cfg.name}",
-                            sizes=sizes, batch=batch,
+                            sizes=sizes, batch=batch, channels=net.pretrained_cfg.in_chans,
                             tolerance=FP16_TOLERANCE if fp16 else FP32_TOLERANCE)

@@ -47,6 +47,7 @@ from torch import nn
 from vggzoo.runtime.machine import cpu_flags
 from vggzoo.models.cfg import PretrainedCfg
 from vggzoo.data.preprocess import Preprocessing, to_input
+from vggzoo.data.scales import choose_test_scales
 
 from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
@@ -65,8 +66,6 @@ DEFAULT_AGREEMENT_IMAGES = 256
 DEFAULT_MIN_AGREEMENT = 0.99
 #: Held-out images needed at least, beyond the calibration ones.
 MIN_HELD_OUT = 4
-#: Test scale calibrated at when neither the option nor the weights say.
-DEFAULT_CALIBRATION_SCALE = 224
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 #: CPU flags with the int8 dot-product instructions that need no 7-bit weights.
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
@@ -269,16 +268,11 @@ def check_int8(output: Path, /, *, calibrate: str | os.PathLike | None = None,
 
 
 def _default_scales(cfg: PretrainedCfg) -> list[int]:
-    """The single test scale of the weights' recorded training scale, else 224."""
-    from vggzoo.eval.scales import TrainScale
-    from vggzoo.weights.files import read_metadata
-
-    source = cfg.weights
-    if source and Path(str(source)).is_file():
-        recorded = read_metadata(source).get("train_scale")
-        if recorded:
-            return TrainScale.parse(recorded).test_scales(multi_scale=False)
-    return [DEFAULT_CALIBRATION_SCALE]
+    """The single test scale the model's facts give by the rule prediction
+    and evaluation use (:func:`vggzoo.data.scales.choose_test_scales`): the
+    one the file will most often run at."""
+    return choose_test_scales(None, cfg.train_scale, multi_scale=False,
+                              min_scale=cfg.min_input_size).scales
 
 
 def _classifier_node(path: Path) -> str:

@@ -26,11 +26,12 @@ import torch
 
 from vggzoo.errors import VggzooError
 from vggzoo.runtime.machine import physical_cores  # noqa: F401  (re-exported: bench scripts use it)
-from vggzoo.runtime.base import Runner
+from vggzoo.runtime.base import Runner, run_in_pieces
 from vggzoo.data.scales import parse_scales
+from vggzoo.models.cfg import PretrainedCfg
 
-from ..core.contract import (DEFAULT_MAX_BATCH, DEFAULT_TEST_SCALES, GRAPH_KEY, INPUT_NAME,
-                       LOGITS_NAME, PROTOCOL_GRAPH, SCORE_MAP_NAME)
+from ..core.contract import (DEFAULT_MAX_BATCH, GRAPH_KEY, INPUT_NAME, LOGITS_NAME,
+                             PROTOCOL_GRAPH, SCORE_MAP_NAME)
 from ..errors import ArtifactError
 from ..core.metadata import ExportMetadata
 
@@ -130,7 +131,7 @@ class OrtRunner(Runner):
 
     def __init__(self, path: str | os.PathLike, providers: str | list | tuple = "auto", *,
                  threads: int | None = None, trt_cache_dir: str | os.PathLike | None = None,
-                 trt_scales: Sequence[int] = (224, *DEFAULT_TEST_SCALES),
+                 trt_scales: Sequence[int] | None = None,
                  trt_max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self.path = Path(path)
         options = {}
@@ -138,11 +139,13 @@ class OrtRunner(Runner):
             # TensorRT EP: profiles covering the test scales (both orientations),
             # engine and timing caches so the engine is built once per machine.
             from ..trt.ort_provider import tensorrt_provider_options
-            from ..trt.profiles import derive_profiles
+            from ..trt.profiles import default_profile_scales, derive_profiles
 
             cache = Path(trt_cache_dir or Path.home() / ".cache" / "vggzoo" / "tensorrt")
             cache.mkdir(parents=True, exist_ok=True)
-            profiles = derive_profiles(trt_scales, max_batch=trt_max_batch)
+            facts = _file_facts(self.path)
+            profiles = derive_profiles(trt_scales or default_profile_scales(facts.train_scale),
+                                       max_batch=trt_max_batch, channels=facts.in_chans)
             options = {TENSORRT: tensorrt_provider_options(INPUT_NAME, profiles, cache_dir=cache)}
         self.session = open_session(self.path, providers=providers, threads=threads,
                                     provider_options=options)
@@ -153,6 +156,10 @@ class OrtRunner(Runner):
         self.metadata = ExportMetadata.from_props(props, source=str(self.path))
         self.metadata.describe_runner(self)
         self.fixed_batch = self.metadata.fixed_batch
+        #: Largest batch one session run takes: a fixed-batch file's batch, or
+        #: the TensorRT provider's profiles' (larger batches are split).
+        self.max_batch = self.fixed_batch or (trt_max_batch if TENSORRT in
+                                              self.session.get_providers() else None)
         #: Providers the session really uses (after any fallback).
         self.providers: list[str] = self.session.get_providers()
         self.on_gpu = self.providers[0] != CPU
@@ -161,8 +168,15 @@ class OrtRunner(Runner):
         self.metadata.check_batch(batch, str(self.path))
 
     def run(self, batch: torch.Tensor, output: str = LOGITS_NAME) -> torch.Tensor:
-        """One output (``"logits"`` or ``"score_map"``) for a preprocessed batch."""
+        """One output (``"logits"`` or ``"score_map"``) for a preprocessed
+        batch of any size (split to what the file or its profiles take)."""
         self._check(batch)
+        if self.max_batch is None:
+            return self._run_once(batch, output)
+        return run_in_pieces(lambda piece: self._run_once(piece, output), batch, self.max_batch,
+                             pad=self.fixed_batch is not None)
+
+    def _run_once(self, batch: torch.Tensor, output: str) -> torch.Tensor:
         if self.on_gpu:
             return self._run_bound(batch, output)
         x = batch.detach().to("cpu", torch.float32).contiguous().numpy()
@@ -191,6 +205,13 @@ class OrtRunner(Runner):
         self.session = None  # type: ignore[assignment]
 
 
+def _file_facts(path: Path) -> "PretrainedCfg":
+    """The facts record of an exported file, before its session exists."""
+    from ..core.metadata import read_onnx_metadata
+
+    return read_onnx_metadata(path).facts
+
+
 def build_ort_runner(*, onnx: str | os.PathLike | None = None, providers: str | None = None,
                      device: str | None = None, threads: int | None = None,
                      trt_cache_dir: str | os.PathLike | None = None,
@@ -199,14 +220,15 @@ def build_ort_runner(*, onnx: str | os.PathLike | None = None, providers: str | 
     """Factory for ``create_runner("onnxruntime", onnx=PATH)``: the file
     carries its own weights and metadata.  ``trt_*`` set the TensorRT
     execution provider's engine cache and optimization profiles
-    (``--runner-option trt_scales=256,384,512``)."""
+    (``--runner-option trt_scales=256,384,512``; default: the test scales
+    of the file's recorded training scale and the 224 crops)."""
     if onnx is None:
         raise VggzooError("the onnxruntime backend needs an exported file: pass --onnx FILE "
                           "(make one with `vggzoo-export MODEL -o FILE`)")
     if providers is None:
         device = str(device or "auto")
         providers = "cpu" if device == "cpu" else "cuda" if device.startswith("cuda") else "auto"
-    scales = (224, *DEFAULT_TEST_SCALES) if trt_scales is None else tuple(parse_scales(trt_scales))
+    scales = None if trt_scales is None else tuple(parse_scales(trt_scales))
     return OrtRunner(onnx, providers, threads=threads, trt_cache_dir=trt_cache_dir,
                      trt_scales=scales, trt_max_batch=trt_max_batch)
 

@@ -12,7 +12,8 @@ Triton batches together requests of the same size) and every output with
 its real dims, read from the ONNX file or the engine's sidecar, never
 assumed.  The preprocessing a client must apply is written both as comments
 at the top and as ``parameters`` entries that clients can query through the
-model-config API.
+model-config API; so is the model's whole facts record
+(``vggzoo_facts``, read back by :func:`read_repository_facts`).
 
 >>> write_repository("models", "vgg16.onnx", name="vgg16", max_batch=32)
 PosixPath('models/vgg16/config.pbtxt')
@@ -34,6 +35,7 @@ from onnx import TensorProto
 from vggzoo import io
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.io import atomic_path
+from vggzoo.models.cfg import PretrainedCfg
 
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from ..core.exporter import ExportReport
@@ -140,9 +142,34 @@ def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
         listed = ", ".join(f'"{i}"' for i in range(profiles))
         lines.append(f"instance_group [ {{ kind: KIND_GPU count: 1 profile: [ {listed} ] }} ]")
     for key, value in (("preprocessing", json.dumps(pre)), ("min_input_size", str(min_size)),
-                       ("model", metadata.get(MODEL_KEY, name))):
+                       ("model", metadata.get(MODEL_KEY, name)),
+                       (FACTS_PARAMETER, json.dumps(facts.facts.as_dict(), sort_keys=True))):
         lines.append(f"parameters {{ key: \"{key}\" value: {{ string_value: {json.dumps(value)} }} }}")
     return "\n".join(lines) + "\n"
+
+
+#: The ``parameters`` key of a repository's config that holds the model's facts record.
+FACTS_PARAMETER = "vggzoo_facts"
+
+
+def read_repository_facts(model_dir: str | os.PathLike) -> PretrainedCfg:
+    """The facts record a Triton model folder's ``config.pbtxt`` carries
+    (what the model is: classes, preprocessing, channels, scales, ...), so a
+    client needs nothing but the repository."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    config_path = Path(model_dir) / "config.pbtxt"
+    if not config_path.is_file():
+        raise VggzooError(f"{model_dir} has no config.pbtxt: pass a model folder of a repository "
+                          f"written by `vggzoo-export MODEL --triton REPO`")
+    try:
+        config = text_format.Parse(config_path.read_text(), model_config_pb2.ModelConfig())
+        text = config.parameters[FACTS_PARAMETER].string_value
+        return PretrainedCfg.from_dict(json.loads(text), source=str(config_path))
+    except (text_format.ParseError, ValueError, KeyError) as exc:
+        raise VggzooError(f"{config_path} holds no readable vggzoo facts ({exc}); write the "
+                          f"repository again with `vggzoo-export MODEL --triton REPO`") from exc
 
 
 def check_triton(repo: str | os.PathLike, /, *, backend: str = "onnxruntime",

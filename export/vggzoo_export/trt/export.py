@@ -44,7 +44,9 @@ def export_tensorrt(onnx_path: str | os.PathLike, output: str | os.PathLike, /, 
                     timing_cache: str | os.PathLike | None = None,
                     log: Callable[[str], None] = lambda _msg: None) -> ExportReport:
     """Build the engine ``output`` (+ ``output.json``) from the fp32 ONNX
-    file ``onnx_path`` with profiles from ``scales`` (or one explicit
+    file ``onnx_path`` with profiles from ``scales`` (default: the test
+    scales of the model's recorded training scale, see
+    :func:`.profiles.plan_profiles`; or one explicit
     ``min_shape``/``opt_shape``/``max_shape``) in ``precision``.
 
     >>> export_tensorrt("vgg16.onnx", "vgg16.plan", precision="fp16").agreement.top1_agreement
@@ -60,7 +62,9 @@ def export_tensorrt(onnx_path: str | os.PathLike, output: str | os.PathLike, /, 
     metadata = read_onnx_metadata(onnx_path)
     profiles, recorded = plan_profiles(scales=scales, max_batch=max_batch, max_aspect=max_aspect,
                                        min_shape=min_shape, opt_shape=opt_shape,
-                                       max_shape=max_shape)
+                                       max_shape=max_shape,
+                                       train_scale=metadata.facts.train_scale,
+                                       channels=metadata.facts.in_chans)
     import_tensorrt()
     output = Path(output)
     sidecar = build_engine(onnx_path, output, precision=precision, profiles=profiles,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from vggzoo.models.configs import MIN_INPUT_SIZE
 from vggzoo.errors import InputSizeError, OptionError
-from vggzoo.data.scales import parse_scales
+from vggzoo.data.scales import choose_test_scales, parse_scales
 
 from ..core.contract import DEFAULT_MAX_BATCH
 from ..core.contract import DEFAULT_TEST_SCALES as DEFAULT_SCALES
@@ -114,9 +114,11 @@ def profile_scales(text: str | Sequence[int]) -> tuple[int, ...]:
 
 def derive_profiles(scales: Sequence[int] = DEFAULT_SCALES, *,
                     max_batch: int = DEFAULT_MAX_BATCH,
-                    max_aspect: float = DEFAULT_MAX_ASPECT) -> list[Profile]:
+                    max_aspect: float = DEFAULT_MAX_ASPECT,
+                    channels: int = CHANNELS) -> list[Profile]:
     """One profile per test scale Q, for images whose shortest side is Q and
-    whose longest side is at most ``max_aspect * Q``, either orientation."""
+    whose longest side is at most ``max_aspect * Q``, either orientation, of
+    ``channels`` channels (the model's ``in_chans``)."""
     scales = profile_scales(scales)
     if int(max_batch) != max_batch or max_batch < 1:
         raise OptionError(f"--max-batch must be a positive integer, got {max_batch}")
@@ -126,8 +128,8 @@ def derive_profiles(scales: Sequence[int] = DEFAULT_SCALES, *,
     profiles = []
     for q in scales:
         longest = math.ceil(q * max_aspect)
-        profiles.append(Profile(min=(1, CHANNELS, q, q), opt=(max_batch, CHANNELS, q, q),
-                                max=(max_batch, CHANNELS, longest, longest)))
+        profiles.append(Profile(min=(1, channels, q, q), opt=(max_batch, channels, q, q),
+                                max=(max_batch, channels, longest, longest)))
     return profiles
 
 
@@ -136,13 +138,26 @@ def explicit_profile(min_shape: str, opt_shape: str, max_shape: str) -> Profile:
     return Profile(parse_shape(min_shape), parse_shape(opt_shape), parse_shape(max_shape))
 
 
+def default_profile_scales(train_scale: str | None) -> tuple[int, ...]:
+    """The scales an engine (or ONNX Runtime's TensorRT provider) covers
+    unless told: every test scale prediction and evaluation derive from
+    ``train_scale`` (:func:`vggzoo.data.scales.choose_test_scales`, the
+    multi-scale set, which holds the single scale too) and the network's
+    minimum input, which the single and multi-crop protocols feed."""
+    derived = choose_test_scales(None, train_scale, multi_scale=True, min_scale=MIN_INPUT_SIZE)
+    return profile_scales([MIN_INPUT_SIZE, *derived.scales])
+
+
 def plan_profiles(*, scales: str | Sequence[int] | None = None,
                   max_batch: int = DEFAULT_MAX_BATCH, max_aspect: float = DEFAULT_MAX_ASPECT,
                   min_shape: str | None = None, opt_shape: str | None = None,
-                  max_shape: str | None = None) -> tuple[list[Profile], dict]:
+                  max_shape: str | None = None, train_scale: str | None = None,
+                  channels: int = CHANNELS) -> tuple[list[Profile], dict]:
     """The profiles an engine is built with: one explicit profile when
     ``min_shape``/``opt_shape``/``max_shape`` are given (all three, and no
-    ``scales``), else one per test scale (default :data:`DEFAULT_SCALES`).
+    ``scales``), else one per test scale: ``scales``, or
+    :func:`default_profile_scales` of the model's ``train_scale``, so the
+    engine takes every input ``vggzoo eval``/``predict`` will feed it.
     Also returns the options to record in the sidecar for a rebuild."""
     explicit = [min_shape, opt_shape, max_shape]
     if any(explicit):
@@ -153,8 +168,9 @@ def plan_profiles(*, scales: str | Sequence[int] | None = None,
             raise OptionError("--scales and --min/--opt/--max both describe the profiles; "
                               "give one or the other")
         return [explicit_profile(min_shape, opt_shape, max_shape)], {}
-    scales = profile_scales(scales) if scales else DEFAULT_SCALES
-    profiles = derive_profiles(scales, max_batch=max_batch, max_aspect=max_aspect)
+    scales = profile_scales(scales) if scales else default_profile_scales(train_scale)
+    profiles = derive_profiles(scales, max_batch=max_batch, max_aspect=max_aspect,
+                               channels=channels)
     return profiles, {"scales": list(scales), "max_batch": max_batch, "max_aspect": max_aspect}
 
 
