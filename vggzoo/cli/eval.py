@@ -8,7 +8,7 @@ import sys
 
 from ..errors import VggzooError
 from ..io import check_writable
-from .backend import add_backend_arguments, resolve_backend
+from .backend import add_backend_arguments, file_options, resolve_backend
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -56,9 +56,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.tables import PAPER_TABLES, markdown, write_json
     from .output import ProgressBar, echo
 
-    if args.json:
-        check_writable(args.json, "--json")  # before the evaluation, not after it
     backend, options = resolve_backend(args)
+    if args.json:  # before the evaluation, not after it
+        check_writable(args.json, "--json", inputs=[args.data, *(args.weights or []),
+                                                    *args.fuse, *file_options(options)])
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
     fuse_all = bool(args.fuse)

@@ -43,6 +43,25 @@ def existing_run_files(run_dir: Path) -> list[Path]:
     return found
 
 
+def is_run_dir(path: Path) -> bool:
+    """A folder a training run writes: its lock file, or its config and checkpoints."""
+    return (path / LOCK_FILE).is_file() or (
+        (path / CONFIG_FILE).is_file() and (path / CHECKPOINT_DIR).is_dir())
+
+
+def run_owning(path: Path) -> Path | None:
+    """The run directory whose own file ``path`` is (its config, metrics,
+    weights, plots, lock or anything in its checkpoint folder), else ``None``:
+    no other command's output may land there."""
+    path = Path(os.path.abspath(path))
+    folder = path.parent
+    if folder.name == CHECKPOINT_DIR and is_run_dir(folder.parent):
+        return folder.parent
+    if path.name in (*RUN_FILES, LOCK_FILE) and is_run_dir(folder):
+        return folder
+    return None
+
+
 def refuse_existing_run(run_dir: Path, *, overwrite: bool) -> list[Path]:
     """The files of the run already in ``run_dir``, which a fresh run may
     replace only with ``overwrite``; nothing is deleted here: the new run

@@ -35,9 +35,18 @@ from vggzoo.errors import OutputError
 from ..errors import ExportError
 
 
+#: Suffixes of the weights files vggzoo reads: never the name of an exported file.
+WEIGHTS_SUFFIXES = (".safetensors", ".pth")
+
+
 def check_writable(target: Path, file_name: str | None = None) -> None:
     """Raise :class:`ExportError` when ``target`` cannot be written (missing
-    or read-only folder, or ``target`` is a folder)."""
+    or read-only folder, ``target`` a folder, a weights file's name, or a
+    training run's file: see :func:`vggzoo.io.check_writable`)."""
+    if Path(target).suffix.lower() in WEIGHTS_SUFFIXES:
+        raise ExportError(f"-o/--output {target} names a weights file ({Path(target).suffix}); an "
+                          f"export writes a model file such as {Path(target).stem}.onnx: pass "
+                          f"an -o/--output with the format's suffix")
     try:
         io.check_writable(target, "-o/--output", file_name)
     except OutputError as exc:
