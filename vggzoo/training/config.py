@@ -241,10 +241,24 @@ def resolve_config(recipe: str | None = None, config_file: str | Path | None = N
     chosen = {**from_file, **explicit}
     _fine_tuning(merged, chosen)
     config = TrainConfig(**merged)
+    _check_init(config)
     if config.init.startswith("from-") and not config.init_from:
         raise ConfigError(f"recipe {name!r} with init {config.init!r} starts from an earlier run: "
                           f"pass --init-from RUN_DIR (or a .safetensors/.pt file)")
     return config
+
+
+def _check_init(config: TrainConfig) -> None:
+    """The initializer exists, and reads ``--init-from`` when one is given."""
+    import inspect
+
+    from ..plugins.registry import INITIALIZERS
+
+    initializer = INITIALIZERS.get(config.init)  # an unknown name: suggestions, before work
+    if config.init_from and "checkpoint" not in inspect.signature(initializer.obj).parameters:
+        raise OptionError(f"--init-from {config.init_from} is not read by --init {config.init}, "
+                          f"only by initializers from a checkpoint (from-checkpoint, from-a): "
+                          f"drop --init-from or choose one of those")
 
 
 def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
