@@ -24,10 +24,10 @@ from vggzoo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 W = 1 / 32
-#: 8 training images in batches of 4: two optimizer steps per epoch.
-API = dict(width_mult=W, scale="224", batch_size=4, init="glorot", workers=0, progress=False,
+#: 4 training images in batches of 2: two optimizer steps per epoch.
+API = dict(width_mult=W, scale="224", batch_size=2, init="glorot", workers=0, progress=False,
            device="cpu", deterministic=True, seed=3)
-CLI = ["--model", "vgg11", "--width-mult", str(W), "--scale", "224", "--batch-size", "4",
+CLI = ["--model", "vgg11", "--width-mult", str(W), "--scale", "224", "--batch-size", "2",
        "--init", "glorot", "--workers", "0", "--no-progress", "--device", "cpu",
        "--deterministic", "--seed", "3"]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
@@ -65,7 +65,8 @@ def _stop_at(step):
 def data(tmp_path_factory):
     from vggzoo.plugins.testing import write_image_folder
 
-    return write_image_folder(tmp_path_factory.mktemp("lifecycle") / "data")
+    return write_image_folder(tmp_path_factory.mktemp("lifecycle") / "data", train_per_class=2,
+                              val_per_class=1)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +77,25 @@ def whole(data, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def stopped(data, tmp_path_factory):
+    """The same run stopped by --max-steps 3: one step into epoch 2."""
+    out = tmp_path_factory.mktemp("stopped") / "run"
+    result = vggzoo.train("vgg11", data, out, epochs=2, max_steps=3, **API)
+    return out, result
+
+
+def _copy(run, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(run, tmp_path / "run"))
+
+
 # -- --overwrite ---------------------------------------------------------------
 
 def test_overwrite_with_a_data_typo_or_bad_option_leaves_the_old_run_whole(data, whole,
                                                                            tmp_path, capsys):
-    import shutil
-
-    run = tmp_path / "run"
-    shutil.copytree(whole, run)
+    run = _copy(whole, tmp_path)
     before = _digests(run)
     for extra in (["--data", str(data) + "-typo"], ["--data", str(data), "--lr", "-1"],
                   ["--data", str(data), "--init-from", str(tmp_path / "missing")]):
@@ -94,13 +106,10 @@ def test_overwrite_with_a_data_typo_or_bad_option_leaves_the_old_run_whole(data,
 
 
 def test_overwrite_a_run_initialised_from_itself_fine_tunes_its_weights(data, whole, tmp_path):
-    import shutil
-
-    run = tmp_path / "run"
-    shutil.copytree(whole, run)
+    run = _copy(whole, tmp_path)
     old = load_file(str(run / "model.safetensors"))
     assert main(["train", "--out", str(run), "--overwrite", "--init-from", str(run), "--data",
-                 str(data), "--epochs", "1", "--batch-size", "4", "--scale", "224",
+                 str(data), "--epochs", "1", "--batch-size", "2", "--scale", "224",
                  "--workers", "0", "--no-progress", "--device", "cpu", "--lr", "1e-9"]) == 0
     new = load_file(str(run / "model.safetensors"))
     assert [r["epoch"] for r in _rows(run)] == [1]
@@ -111,11 +120,11 @@ def test_overwrite_a_run_initialised_from_itself_fine_tunes_its_weights(data, wh
 
 # -- --max-steps ---------------------------------------------------------------
 
-def test_max_steps_mid_epoch_resumes_mid_epoch_and_equals_an_uninterrupted_run(data, whole,
+def test_max_steps_mid_epoch_resumes_mid_epoch_and_equals_an_uninterrupted_run(stopped, whole,
                                                                               tmp_path):
-    run = tmp_path / "run"
-    first = vggzoo.train("vgg11", data, run, epochs=2, max_steps=3, **API)
+    first = stopped[1]
     assert first.steps == 3 and [r["epoch"] for r in first.metrics] == [1]  # epoch 2 not done
+    run = _copy(stopped[0], tmp_path)
     last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert (last["epoch"], last["step"], last["batches_done"]) == (1, 3, 1)
     resumed = vggzoo.train(out=run, resume=True)
@@ -132,18 +141,17 @@ def test_a_max_steps_stop_before_any_validation_says_so(data, tmp_path, capsys):
     assert "inf" not in printed and "none yet" in printed
 
 
-def test_resume_with_max_steps_at_or_below_the_steps_done_is_an_error(data, tmp_path, capsys):
-    run = tmp_path / "run"
-    vggzoo.train("vgg11", data, run, epochs=2, max_steps=3, **API)
+def test_resume_with_nothing_left_to_train_is_an_error(stopped, whole, tmp_path, capsys):
+    run = _copy(stopped[0], tmp_path)
     before = _digests(run)
     for limit in ("3", "2"):
         assert main(["train", "--out", str(run), "--resume", "--max-steps", limit]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "already trained 3 optimizer steps" in err
         assert "--max-steps N with N > 3" in err
+    assert _digests(run) == before
     with pytest.raises(ConfigError, match="already finished 2 of its 2 epoch"):
-        vggzoo.train(out=run, resume=True, max_steps=None) and vggzoo.train(out=run, resume=True)
-    assert (run / "model.safetensors").is_file() and _digests(run) != before  # finished once
+        vggzoo.train(out=whole, resume=True)
 
 
 # -- a run stopped early -------------------------------------------------------
@@ -162,14 +170,13 @@ def test_resume_of_a_run_stopped_before_its_first_checkpoint_restarts_it(data, w
     assert _rows(whole) == _rows(run)
 
 
-def test_an_interrupted_run_has_its_best_weights_to_predict_with(data, tmp_path, capsys):
-    run = tmp_path / "run"
-    with pytest.raises(Stop):  # mid-epoch 2: epoch 1 was the best so far
-        vggzoo.train("vgg11", data, run, epochs=2, callbacks=[_stop_at(3)], **API)
+def test_an_interrupted_run_has_its_best_weights_to_predict_with(stopped, capsys):
+    run = stopped[0]  # stopped in epoch 2: epoch 1 was the best so far
     best = torch.load(run / "checkpoints" / "best.pt", weights_only=True)["model"]
     weights = load_file(str(run / "model.safetensors"))
     assert all(torch.equal(weights[k], best[k]) for k in best)
-    image = next((data / "val" / "class0").iterdir())
+    image = next((Path(json.loads((run / "config.json").read_text())["data"]) / "val" / "class0")
+                 .iterdir())
     assert main(["predict", str(image), "--weights", str(run), "--scales", "224",
                  "--no-progress"]) == 0
     assert "class0" in capsys.readouterr().out
