@@ -76,13 +76,15 @@ def destination(path: str | os.PathLike) -> Path:
     target = Path(path)
     if target.is_symlink():
         target = Path(os.path.realpath(target))
-    with contextlib.suppress(OSError):
+    try:
         mode = target.stat().st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or is_stream(target)):
-            from .errors import OutputError
+    except OSError:
+        return target  # not there yet: a new file
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or is_stream(target)):
+        from .errors import OutputError
 
-            raise OutputError(f"{path} is not a regular file (a block device or socket); "
-                              f"vggzoo will not replace it: name a file to write")
+        raise OutputError(f"{path} is not a regular file (a block device or socket); "
+                          f"vggzoo will not replace it: name a file to write")
     return target
 
 
