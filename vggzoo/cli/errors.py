@@ -30,24 +30,25 @@ INTERRUPTED = 130
 TERMINATED = 143
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, a batch scheduler, ``torchrun`` stopping its
-    workers), raised where the program is, like Ctrl-C's KeyboardInterrupt:
-    ``finally`` blocks and context managers run, so atomic writes drop their
-    temporary file, the run lock is released and the last checkpoint stays
-    the last complete one."""
+#: The KeyboardInterrupt SIGTERM becomes (``kill``, a batch scheduler,
+#: ``torchrun`` stopping its workers), raised where the program is, like
+#: Ctrl-C's: ``finally`` blocks and context managers run, so atomic writes
+#: drop their temporary file, the run lock is released and the last
+#: checkpoint stays the last complete one.  Not an Exception subclass, so no
+#: ``except Exception`` swallows it.
+SIGTERM_REASON = "SIGTERM"
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` while the command runs (main
-    thread only: signal handlers cannot be set elsewhere)."""
+    """Turn SIGTERM into a KeyboardInterrupt (:data:`SIGTERM_REASON`) while
+    the command runs (main thread only: signal handlers cannot be set elsewhere)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def terminate(signum: int, frame: object) -> None:
-        raise Terminated()
+        raise KeyboardInterrupt(SIGTERM_REASON)
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
@@ -115,7 +116,7 @@ def run_command(prog: str, command: Callable[[], int], *, debug: bool = False) -
     except KeyboardInterrupt as exc:
         if debug:
             raise
-        terminated = isinstance(exc, Terminated)
+        terminated = exc.args[:1] == (SIGTERM_REASON,)
         print(f"{prog}: {'terminated (SIGTERM)' if terminated else 'interrupted'}",
               file=sys.stderr)
         return TERMINATED if terminated else INTERRUPTED
