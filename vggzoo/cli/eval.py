@@ -49,6 +49,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_eval)
 
 
+def _inputs(args: argparse.Namespace, options: dict) -> list:
+    return [args.data, *(args.weights or []), *args.fuse, *file_options(options)]
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from ..eval.data import find_images
     from ..eval.evaluate import evaluate_protocols, load_network
@@ -57,9 +61,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from .output import ProgressBar, echo
 
     backend, options = resolve_backend(args)
-    if args.json:  # before the evaluation, not after it
-        check_writable(args.json, "--json", inputs=[args.data, *(args.weights or []),
-                                                    *args.fuse, *file_options(options)])
+    if args.json:  # before the evaluation, not after it; never over what it reads
+        check_writable(args.json, "--json", inputs=_inputs(args, options))
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
     fuse_all = bool(args.fuse)
