@@ -29,3 +29,19 @@ def test_export_output_on_a_run_or_weights_file_is_refused(run, capsys, name, ne
     assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err, err
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_export_through_a_symlink_keeps_the_link_and_a_fifo_is_refused(run, tmp_path, capsys):
+    import os
+
+    import onnx
+
+    real, link = tmp_path / "real.onnx", tmp_path / "link.onnx"
+    real.write_bytes(b"old")
+    link.symlink_to(real)
+    assert main(["--weights", str(run), "-o", str(link)]) == 0
+    assert link.is_symlink() and onnx.load(str(real)).graph.node
+    fifo = tmp_path / "m.onnx"
+    os.mkfifo(fifo)
+    assert main(["--weights", str(run), "-o", str(fifo)]) == 2
+    assert "FIFO or device" in capsys.readouterr().err and fifo.is_fifo()
