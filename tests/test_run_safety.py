@@ -197,4 +197,7 @@ def test_nan_weights_are_never_checkpointed_and_metrics_stay_json(image_folder, 
     assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
     rows = _strict_json_lines(out / "metrics.jsonl")
     assert [r["epoch"] for r in rows] == [1]
-    assert not (out / "model.safetensors").exists()
+    # The weights file is epoch 1's, the best one: finite and equal to best.pt.
+    best = torch.load(out / "checkpoints" / "best.pt", weights_only=True)["model"]
+    weights = load_file(str(out / "model.safetensors"))
+    assert weights.keys() == best.keys() and all(torch.equal(weights[k], best[k]) for k in best)

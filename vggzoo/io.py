@@ -6,6 +6,13 @@ gets the permissions a plain ``open()`` would give it (0666 less the umask),
 not ``mkstemp``'s private 0600.  A writer killed mid-write leaves its
 ``.NAME.*.tmp``; :func:`remove_stale_temps` clears those once the caller
 knows no writer is alive (e.g. it holds the run directory's lock).
+
+An output is written as the user meant it: through a symlink (the link
+stays, its destination gets the file), into a FIFO or character device
+(``/dev/stdout``) as a stream once the file is complete; a block device or
+socket is refused.  :func:`check_writable` is the one check every command
+runs on its outputs before work starts: writable, not one of the command's
+own inputs, not one of a training run's files.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -25,7 +34,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     >>> with atomic_path("model.safetensors") as tmp:
     ...     save_file(tensors, tmp)
     """
-    target = Path(path)
+    target = destination(path)
+    if is_stream(target):
+        with _streamed(target) as tmp:
+            yield tmp
+        return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot write {target}: directory {directory} does not exist")
@@ -54,6 +67,49 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 TEMP_SUFFIX = ".tmp"
+
+
+def destination(path: str | os.PathLike) -> Path:
+    """Where writing ``path`` puts the bytes: a symlink's final destination
+    (the link itself is kept), else ``path``.  A block device, socket or
+    other non-regular file is refused: replacing it would destroy it."""
+    target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return target  # not there yet: a new file
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or is_stream(target)):
+        from .errors import OutputError
+
+        raise OutputError(f"{path} is not a regular file (a block device or socket); "
+                          f"vggzoo will not replace it: name a file to write")
+    return target
+
+
+def is_stream(path: Path) -> bool:
+    """A FIFO or character device: written to as a stream, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+@contextlib.contextmanager
+def _streamed(target: Path) -> Iterator[Path]:
+    """A temporary file (in the system's temp folder) copied into the FIFO or
+    device ``target`` once the writer has finished it."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def current_umask() -> int:
@@ -90,29 +146,83 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def check_writable(target: str | os.PathLike, option: str = "the output",
-                   file_name: str | None = None) -> Path:
+                   file_name: str | None = None, *,
+                   inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
     """Raise :class:`~vggzoo.errors.OutputError` unless a file can be written
-    at ``target`` (its folder exists and is writable, and it is not a folder).
+    at ``target``: its folder exists and is writable, it is not a folder, a
+    block device or socket, not one of the command's ``inputs`` (files it
+    reads), and not one of a training run's files.  Returns where the bytes
+    will go (a symlink's destination).
 
     Called before long work starts, so a bad ``-o``/``--json`` costs nothing.
     """
     from .errors import OutputError
 
-    target = Path(target)
+    given = Path(target)
+    if given.is_dir():
+        raise OutputError(f"{option} {given} is a folder; name a file in it, e.g. "
+                          f"{option.split('/')[0]} {given / (file_name or 'FILE')}")
+    target = destination(given)
+    if is_stream(target):
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"cannot write {option} {given}: not writable; pass another "
+                              f"{option}")
+        return target
     directory = target.parent
-    if target.is_dir():
-        raise OutputError(f"{option} {target} is a folder; name a file in it, e.g. "
-                          f"{option.split('/')[0]} {target / (file_name or 'FILE')}")
     if not directory.is_dir():
-        raise OutputError(f"cannot write {option} {target}: folder {directory} does not exist; "
+        raise OutputError(f"cannot write {option} {given}: folder {directory} does not exist; "
                           f"create it or pass another {option}")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {option} {target}: folder {directory} is not writable; "
+        raise OutputError(f"cannot write {option} {given}: folder {directory} is not writable; "
                           f"pass another {option} in a folder you can write")
     if target.exists() and not os.access(target, os.W_OK):
-        raise OutputError(f"cannot write {option} {target}: the file is read-only; pass another "
+        raise OutputError(f"cannot write {option} {given}: the file is read-only; pass another "
                           f"{option} or make it writable")
+    _refuse_inputs(given, target, option, inputs)
+    _refuse_run_files(given, target, option)
     return target
+
+
+def _refuse_inputs(given: Path, target: Path, option: str,
+                   inputs: Iterable[str | os.PathLike | None]) -> None:
+    """An input file is never an output; nor is an image inside an input
+    folder (the folders vggzoo reads are folders of images)."""
+    from .data.images import is_image_file
+    from .errors import OutputError
+
+    for source in inputs:
+        if source is None:
+            continue
+        source = Path(source)
+        inside = source.is_dir() and is_image_file(target.name) and _within(target, source)
+        if inside or _same_file(target, source):
+            what = (f"an image in the input folder {source}" if inside
+                    else f"also an input of this command ({source})")
+            raise OutputError(f"{option} {given} is {what}: writing it would destroy what the "
+                              f"command reads; pass another {option}")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if not b.is_file():
+        return False
+    if a.exists():
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _refuse_run_files(given: Path, target: Path, option: str) -> None:
+    from .errors import OutputError
+    from .training.rundir import run_owning
+
+    run = run_owning(target)
+    if run is not None:
+        raise OutputError(f"{option} {given} is a file of the training run in {run}: writing it "
+                          f"would replace the run's own {target.name}; pass another {option} "
+                          f"(a new name in that folder is fine)")
 
 
 def check_writable_dir(path: str | os.PathLike, option: str = "the output folder") -> Path:

@@ -153,3 +153,10 @@ def _common_options(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             raise OptionError(f"--runner-option {item!r}: write KEY=VALUE, e.g. threads=4")
         options[key.strip().replace("-", "_")] = value
     return options
+
+
+def file_options(options: dict[str, Any]) -> list[str]:
+    """The files among a runner's options (``onnx=``, ``engine=``, ...): a
+    command's inputs, which none of its outputs may replace."""
+    return [str(v) for v in options.values()
+            if isinstance(v, (str, os.PathLike)) and os.path.isfile(v)]

@@ -10,10 +10,13 @@ shows the full traceback for every error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 from ..errors import VggzooError
 from ..io import NO_ROOM, write_failure
@@ -23,6 +26,35 @@ DEBUG_ENV = "VGGZOO_DEBUG"
 USER_ERROR = 2
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
+#: Exit code after SIGTERM (128 + SIGTERM).
+TERMINATED = 143
+
+
+#: The KeyboardInterrupt SIGTERM becomes (``kill``, a batch scheduler,
+#: ``torchrun`` stopping its workers), raised where the program is, like
+#: Ctrl-C's: ``finally`` blocks and context managers run, so atomic writes
+#: drop their temporary file, the run lock is released and the last
+#: checkpoint stays the last complete one.  Not an Exception subclass, so no
+#: ``except Exception`` swallows it.
+SIGTERM_REASON = "SIGTERM"
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into a KeyboardInterrupt (:data:`SIGTERM_REASON`) while
+    the command runs (main thread only: signal handlers cannot be set elsewhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(SIGTERM_REASON)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 
@@ -76,14 +108,18 @@ def _one_line(text: str) -> str:
 
 
 def run_command(prog: str, command: Callable[[], int], *, debug: bool = False) -> int:
-    """Run ``command``; user errors become one line on stderr and exit 2."""
+    """Run ``command``; user errors become one line on stderr and exit 2,
+    Ctrl-C and SIGTERM one line and exit 130 / 143."""
     try:
-        return int(command() or 0)
-    except KeyboardInterrupt:
+        with sigterm_as_interrupt():
+            return int(command() or 0)
+    except KeyboardInterrupt as exc:
         if debug:
             raise
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return INTERRUPTED
+        terminated = exc.args[:1] == (SIGTERM_REASON,)
+        print(f"{prog}: {'terminated (SIGTERM)' if terminated else 'interrupted'}",
+              file=sys.stderr)
+        return TERMINATED if terminated else INTERRUPTED
     except Exception as exc:
         message = user_error(exc)
         if message is None or debug:

@@ -8,7 +8,7 @@ import sys
 
 from ..errors import VggzooError
 from ..io import check_writable
-from .backend import add_backend_arguments, resolve_backend
+from .backend import add_backend_arguments, file_options, resolve_backend
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +49,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_eval)
 
 
+def _inputs(args: argparse.Namespace, options: dict) -> list:
+    return [args.data, *(args.weights or []), *args.fuse, *file_options(options)]
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from ..eval.data import find_images
     from ..eval.evaluate import evaluate_protocols, load_network
@@ -56,9 +60,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.tables import PAPER_TABLES, markdown, write_json
     from .output import ProgressBar, echo
 
-    if args.json:
-        check_writable(args.json, "--json")  # before the evaluation, not after it
     backend, options = resolve_backend(args)
+    if args.json:  # before the evaluation, not after it; never over what it reads
+        check_writable(args.json, "--json", inputs=_inputs(args, options))
     protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     multi_scale = args.multi_scale
     fuse_all = bool(args.fuse)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import glob
 import io
 import json
+import os
 import sys
 
-from .backend import add_backend_arguments, resolve_backend
+from .backend import add_backend_arguments, file_options, resolve_backend
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -48,9 +50,10 @@ def run_predict(args: argparse.Namespace) -> int:
     from .output import ProgressBar, echo, print_table
 
     output = args.json or args.csv
-    if output:
-        check_writable(output, "--json" if args.json else "--csv")
     backend, options = resolve_backend(args)
+    if output:  # never over an image it reads, its weights, or a run's files
+        check_writable(output, "--json" if args.json else "--csv",
+                       inputs=[*_input_paths(args.paths), args.weights, *file_options(options)])
     with ProgressBar("predicting", enabled=args.progress and sys.stderr.isatty(),
                      transient=True) as bar:
         result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,
@@ -76,6 +79,15 @@ def run_predict(args: argparse.Namespace) -> int:
     if output:
         echo(f"wrote {output}")
     return 0
+
+
+def _input_paths(paths: list[str]) -> list[str]:
+    """The files and folders ``paths`` name, globs expanded."""
+    found = []
+    for text in paths:
+        matched = [] if os.path.exists(text) else glob.glob(text, recursive=True)
+        found += matched or [text]
+    return found
 
 
 def _json(result) -> str:

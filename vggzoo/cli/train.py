@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 
 from ..data import PAPER_AUGMENTATIONS
@@ -95,7 +96,9 @@ def run_train(args: argparse.Namespace) -> int:
     if main_process:
         print_table(f"vggzoo train {result.run_dir}", ("", ""), [
             ("epochs", result.epochs), ("optimizer steps", result.steps),
-            ("best val top-1 error", f"{result.best_top1_err:.2f}%"),
+            ("best val top-1 error", f"{result.best_top1_err:.2f}%"
+             if math.isfinite(result.best_top1_err) else "none yet (stopped before the first "
+                                                         "epoch ended; --resume goes on)"),
             ("weights", result.weights)])
     return 0
 
@@ -124,7 +127,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
     out = args.out or os.path.join(args.dir, STATS_FILE)
     if args.out or os.path.isdir(args.dir):  # a missing DIR is reported by compute_stats
-        check_writable(out, "--out")
+        check_writable(out, "--out", inputs=[args.dir])
     with ProgressBar("RGB statistics", stderr=False) as bar:
         stats = compute_stats(args.dir, max_images=args.max_images, progress=bar)
     path = stats.save(out)

@@ -75,7 +75,8 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
 
 def _check_fusable(networks: Sequence[Network]) -> None:
     """Fused networks average their posteriors class by class: they must
-    predict the same number of classes."""
+    predict the same classes, in the same order, where their weights record
+    the names (and the same number of classes in any case)."""
     first = networks[0]
     for other in networks[1:]:
         if other.runner.num_classes != first.runner.num_classes:
@@ -83,3 +84,11 @@ def _check_fusable(networks: Sequence[Network]) -> None:
                 f"cannot fuse {other.weights or other.label} ({other.runner.num_classes} classes) "
                 f"with {first.weights or first.label} ({first.runner.num_classes} classes): fused "
                 f"networks must predict the same classes; fuse networks trained on the same data")
+        names, theirs = first.runner.classes, other.runner.classes
+        if names and theirs and list(names) != list(theirs):
+            index = next(i for i, (a, b) in enumerate(zip(names, theirs)) if a != b)
+            raise VggzooError(
+                f"cannot fuse {other.weights or other.label} with {first.weights or first.label}: "
+                f"their class names differ (class {index} is {theirs[index]!r} in one and "
+                f"{names[index]!r} in the other), so averaging by index would mix classes; "
+                f"fuse networks trained on the same classes in the same order")

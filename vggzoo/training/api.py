@@ -3,6 +3,7 @@ run directory, or the continuation of one (``resume=True``)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from .result import TrainResult
 if TYPE_CHECKING:
     from .trainer import Trainer
 
+log = logging.getLogger("vggzoo.train")
+
 
 def train(model: str | None = None, data: str | os.PathLike | None = None,
           out: str | os.PathLike | None = None, *, recipe: str | None = None,
@@ -28,8 +31,10 @@ def train(model: str | None = None, data: str | os.PathLike | None = None,
     already holds a run is an error unless ``resume=True`` (continue it from
     its last checkpoint with its stored config: only ``epochs``, ``workers``,
     ``progress``, ``max_steps``, ``checkpoint_every`` and ``data`` (a moved
-    copy with the same classes) may change; any other change is an error) or
-    ``overwrite=True`` (delete it and start again).
+    copy with the same classes) may change; any other change is an error; a
+    run stopped before its first checkpoint starts again from scratch) or
+    ``overwrite=True`` (delete it and start again, once the new run's data and
+    initial weights are read).
 
     ``on_progress(step, steps, epoch=, loss=, lr=, images_per_s=)`` is called
     on rank 0 after each optimizer step while the ``progress`` option is on
@@ -44,8 +49,13 @@ def train(model: str | None = None, data: str | os.PathLike | None = None,
     if resume:
         if out is None:
             raise ConfigError("resume needs the run directory (out=...)")
-        cfg = resumed_config(out, config, {"model": model, "data": data, "recipe": recipe,
-                                           **options})
+        cfg, restart = resumed_config(out, config, {"model": model, "data": data,
+                                                    "recipe": recipe, **options})
+        if restart:
+            log.warning("%s has no checkpoint yet (it was stopped before its first one): "
+                        "starting it again from scratch with its config.json", out)
+            return Trainer(cfg, overwrite=True, callbacks=callbacks,
+                           on_progress=on_progress).fit()
     else:
         cfg = resolve_config(recipe, config, model=model, data=data, out=out, **options)
         if not cfg.data or not cfg.out:

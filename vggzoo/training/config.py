@@ -4,9 +4,12 @@ run directory as ``config.json`` and stored in every checkpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
+import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import Any
 
 from ..data import PAPER_AUGMENTATIONS
 from ..data.scales import TrainScale
-from ..errors import ConfigError
+from ..errors import ConfigError, OptionError
 from .recipes import DEFAULT_RECIPE, RECIPES
 
 
@@ -58,7 +61,8 @@ class TrainConfig:
     seed: int = 0
     #: torch.use_deterministic_algorithms (bitwise-reproducible resume).
     deterministic: bool = False
-    workers: int = 4
+    #: DataLoader worker processes (None: 4, or the CPUs this process may use if fewer).
+    workers: int | None = None
     #: Epochs without a better val top-1 before the lr is divided by 10.
     patience: int = 2
     #: Divisions of the lr by 10; training stops when the lr would drop once more.
@@ -84,6 +88,9 @@ class TrainConfig:
             raise ConfigError(f"amp {self.amp!r} is not one of bf16, fp16 (or none)")
         if self.batch_size < 1 or (self.micro_batch is not None and self.micro_batch < 1):
             raise ConfigError("batch_size and micro_batch must be >= 1")
+        if self.workers is None:
+            self.workers = min(DEFAULT_WORKERS, usable_cpus())
+        check_values(self)
 
     @property
     def scale_range(self) -> TrainScale:
@@ -94,6 +101,103 @@ class TrainConfig:
 
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+#: Worker processes when none are asked for (fewer on a machine with fewer CPUs).
+DEFAULT_WORKERS = 4
+#: Narrowest width a layer may have: a one-channel layer carries no features.
+MIN_LAYER_CHANNELS = 2
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, as DataLoader counts them)."""
+    with contextlib.suppress(AttributeError, OSError):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _bad(name: str, value: Any, valid: str) -> OptionError:
+    flag = "--" + name.replace("_", "-")
+    return OptionError(f"{name}={value!r} ({flag}) is not allowed: {valid}")
+
+
+#: Options that count something: whole numbers only.
+COUNTS = ("epochs", "batch_size", "max_steps", "patience", "lr_drops", "checkpoint_every",
+          "seed", "num_classes", "workers")
+
+
+def _number(cfg: TrainConfig, name: str, *, low: float, low_open: bool = False,
+            high: float | None = None, high_open: bool = True, what: str = "") -> None:
+    """``cfg.name`` must be a finite number in the range given (None: unset)."""
+    value = getattr(cfg, name)
+    if value is None:
+        return
+    kinds = int if name in COUNTS else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low)
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        bounds = f"{'>' if low_open else '>='} {low:g}"
+        if high is not None:
+            bounds += f" and {'<' if high_open else '<='} {high:g}"
+        kind = "a whole number" if name in COUNTS else "a finite number"
+        raise _bad(name, value, f"it must be {kind} {bounds}{what}")
+
+
+def check_values(cfg: TrainConfig) -> None:
+    """Every numeric option within its valid range, before anything is built:
+    one :class:`~vggzoo.errors.OptionError` naming the option and the range."""
+    for name in ("epochs", "batch_size"):
+        _number(cfg, name, low=1, what="; a run trains at least one epoch of one batch")
+    _number(cfg, "max_steps", low=1, what=" (or unset: no limit)")
+    _number(cfg, "lr", low=0, low_open=True, what=", e.g. 0.01 (the paper's)")
+    _number(cfg, "head_lr", low=0, what=" (0 keeps the head as it is; unset: --lr)")
+    _number(cfg, "init_std", low=0, low_open=True, what=", e.g. 0.01 (unset: 0.01)")
+    _number(cfg, "momentum", low=0, high=1, what=", e.g. 0.9")
+    _number(cfg, "weight_decay", low=0, what=", e.g. 5e-4")
+    _number(cfg, "dropout", low=0, high=1, what=", e.g. 0.5")
+    for name in ("patience", "lr_drops", "checkpoint_every", "seed"):
+        _number(cfg, name, low=0, what=" (a count)")
+    _number(cfg, "num_classes", low=1, what=" (unset: the number of class folders)")
+    _number(cfg, "width_mult", low=0, low_open=True, what=", e.g. 1.0 (the paper's widths)")
+    _check_scale_and_crop(cfg)
+    _check_width(cfg)
+    cpus = usable_cpus()
+    _number(cfg, "workers", low=0, high=cpus, high_open=False,
+            what=f": this machine lets the process use {cpus} CPU(s), and each worker is a "
+                 f"process (0: load in the training process)")
+
+
+def _check_scale_and_crop(cfg: TrainConfig) -> None:
+    scale = TrainScale.parse(cfg.scale)
+    if scale.smin < 1:
+        raise _bad("scale", cfg.scale, "the training scale S is the smallest image side after "
+                                       "rescaling: pass S >= the crop, e.g. 256")
+    if not isinstance(cfg.crop, int) or not 1 <= cfg.crop <= scale.smin:
+        raise _bad("crop", cfg.crop, f"crops are cut from images rescaled to S={scale}, so the "
+                                     f"crop must be in [1, {scale.smin}] (the paper's 224)")
+
+
+def _check_width(cfg: TrainConfig) -> None:
+    """No layer of the model narrower than :data:`MIN_LAYER_CHANNELS` at ``width_mult``."""
+    from ..models.configs import LAYOUTS
+    from ..models.vgg import scaled
+    from ..plugins.registry import MODELS
+
+    try:
+        layout = LAYOUTS.get(MODELS.get(cfg.model).info.get("config") or "")
+    except LookupError:
+        return  # an unknown model is reported where it is built
+    if not layout:
+        return  # a plugin's architecture: its own builder checks its widths
+    widths = [item[0] if isinstance(item, tuple) else item for item in layout
+              if not isinstance(item, str)]
+    narrowest = min(widths)
+    if scaled(narrowest, cfg.width_mult) < MIN_LAYER_CHANNELS:
+        smallest = (MIN_LAYER_CHANNELS - 0.5) / narrowest
+        raise _bad("width_mult", cfg.width_mult,
+                   f"{cfg.model}'s narrowest layer ({narrowest} channels at width 1) would have "
+                   f"{scaled(narrowest, cfg.width_mult)} channel(s); pass a width >= "
+                   f"{math.ceil(smallest * 10000) / 10000:g} (e.g. 0.03125 for quick tests)")
 
 
 def _check_keys(options: dict[str, Any], where: str) -> None:
@@ -137,10 +241,24 @@ def resolve_config(recipe: str | None = None, config_file: str | Path | None = N
     chosen = {**from_file, **explicit}
     _fine_tuning(merged, chosen)
     config = TrainConfig(**merged)
+    _check_init(config)
     if config.init.startswith("from-") and not config.init_from:
         raise ConfigError(f"recipe {name!r} with init {config.init!r} starts from an earlier run: "
                           f"pass --init-from RUN_DIR (or a .safetensors/.pt file)")
     return config
+
+
+def _check_init(config: TrainConfig) -> None:
+    """The initializer exists, and reads ``--init-from`` when one is given."""
+    import inspect
+
+    from ..plugins.registry import INITIALIZERS
+
+    initializer = INITIALIZERS.get(config.init)  # an unknown name: suggestions, before work
+    if config.init_from and "checkpoint" not in inspect.signature(initializer.obj).parameters:
+        raise OptionError(f"--init-from {config.init_from} is not read by --init {config.init}, "
+                          f"only by initializers from a checkpoint (from-checkpoint, from-a): "
+                          f"drop --init-from or choose one of those")
 
 
 def _fine_tuning(merged: dict[str, Any], chosen: dict[str, Any]) -> None:

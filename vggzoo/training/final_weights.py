@@ -19,10 +19,17 @@ def write_run_weights(net: nn.Module, run_dir: Path, checkpoint_dir: Path, cfg: 
                       classes: list[str], preprocessing: Preprocessing) -> Path:
     """Load the best checkpoint (by val top-1) into ``net``, when there is
     one, and save it as ``run_dir``'s weights with its metadata."""
-    weights = run_dir / RUN_WEIGHTS
     best = checkpoint_dir / BEST
     if best.is_file():
         net.load_state_dict(load_checkpoint(best)["model"])
+    return save_run_weights(net, run_dir, cfg, classes, preprocessing)
+
+
+def save_run_weights(net: nn.Module, run_dir: Path, cfg: TrainConfig, classes: list[str],
+                     preprocessing: Preprocessing) -> Path:
+    """Save ``net`` as ``run_dir``'s weights with its metadata: at every new
+    best epoch (so an interrupted run can predict and export) and at the end."""
+    weights = run_dir / RUN_WEIGHTS
     # The model's own record (channels, dropout, a plugin builder's keywords)
     # plus what the run adds: its classes, preprocessing and training scale.
     built = model_cfg(net) or PretrainedCfg(name=cfg.model, width_mult=cfg.width_mult)

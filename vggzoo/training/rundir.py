@@ -5,8 +5,9 @@ destroys it without being asked:
 
 * starting a run where one already is (its ``config.json``, metrics,
   checkpoints or weights) is an error that names ``--resume`` and
-  ``--overwrite``; only ``--overwrite`` deletes, and only the files a run
-  writes;
+  ``--overwrite``; only ``--overwrite`` deletes, only the files a run
+  writes, and only once the new run has read its data and initial weights
+  (so a typo or ``--init-from`` this very run never empties it);
 * a second process training into the same directory stops at once with the
   first one's pid (an exclusive ``flock`` on ``.vggzoo.lock``, released by
   the kernel even when the holder is killed);
@@ -42,17 +43,44 @@ def existing_run_files(run_dir: Path) -> list[Path]:
     return found
 
 
-def prepare_new_run(run_dir: Path, *, overwrite: bool) -> None:
-    """Make ``run_dir`` ready for a fresh run: refuse an existing run unless
-    ``overwrite``, in which case its files (and only those) are deleted."""
+def is_run_dir(path: Path) -> bool:
+    """A folder a training run writes: its lock file, or its config and checkpoints."""
+    return (path / LOCK_FILE).is_file() or (
+        (path / CONFIG_FILE).is_file() and (path / CHECKPOINT_DIR).is_dir())
+
+
+def run_owning(path: Path) -> Path | None:
+    """The run directory whose own file ``path`` is (its config, metrics,
+    weights, plots, lock or anything in its checkpoint folder), else ``None``:
+    no other command's output may land there."""
+    path = Path(os.path.abspath(path))
+    folder = path.parent
+    if folder.name == CHECKPOINT_DIR and is_run_dir(folder.parent):
+        return folder.parent
+    if path.name in (*RUN_FILES, LOCK_FILE) and is_run_dir(folder):
+        return folder
+    return None
+
+
+def refuse_existing_run(run_dir: Path, *, overwrite: bool) -> list[Path]:
+    """The files of the run already in ``run_dir``, which a fresh run may
+    replace only with ``overwrite``; nothing is deleted here: the new run
+    first reads and checks every input (data, options, ``--init-from``, which
+    may be this very run) and deletes them with :func:`remove_run_files` once
+    it is known to be valid."""
     found = existing_run_files(run_dir)
     if found and not overwrite:
         names = ", ".join(str(p.relative_to(run_dir)) for p in found[:4])
         raise ConfigError(f"{run_dir} already holds a training run ({names}); pass --resume to "
                           f"continue it, --overwrite to delete it and start again, or choose "
                           f"another --out")
-    for path in found:
-        path.unlink()
+    return found
+
+
+def remove_run_files(run_dir: Path) -> None:
+    """Delete the files of an earlier run in ``run_dir`` (and only those)."""
+    for path in existing_run_files(run_dir):
+        path.unlink(missing_ok=True)
 
 
 def make_run_dir(run_dir: Path) -> None:

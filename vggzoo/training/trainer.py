@@ -42,12 +42,13 @@ from .checkpoint import (BEST, LAST, RUN_WEIGHTS, load_checkpoint, rng_state, sa
                          set_rng_state)
 from .config import TrainConfig, resolve_config  # noqa: F401  (resolve_config: see the example)
 from .divergence import diverged, nonfinite_step, weights_finite
-from .final_weights import write_run_weights
+from .final_weights import save_run_weights, write_run_weights
 from .loaders import ResumableSampler, first_batch, load_run_data, make_loader, split_batch
 from .metrics import append_metrics, metrics_line, truncate_metrics
 from .result import TrainResult
 from .resume import RESUME_OVERRIDES, check_resumable, resume_changes
-from .rundir import CHECKPOINT_DIR, CONFIG_FILE, RunLock, make_run_dir, prepare_new_run
+from .rundir import (CHECKPOINT_DIR, CONFIG_FILE, RunLock, make_run_dir, refuse_existing_run,
+                     remove_run_files)
 from .schedule import current_lr, make_optimizer, make_scheduler, step_schedule
 from .transfer import freeze
 from .validation import validate
@@ -209,8 +210,8 @@ class Trainer:
             return self._fit_locked()
         make_run_dir(self.run_dir)
         with RunLock(self.run_dir):
-            if not self.resume:
-                prepare_new_run(self.run_dir, overwrite=self.overwrite)
+            if not self.resume:  # deleted only once the new run's inputs are read
+                refuse_existing_run(self.run_dir, overwrite=self.overwrite)
             return self._fit_locked()
 
     def _fit_locked(self) -> TrainResult:
@@ -225,6 +226,8 @@ class Trainer:
         else:
             torch.manual_seed(cfg.seed * 7919 + self.world.rank + 1)  # dropout differs per process
         if self.world.is_main:
+            if not self.resume:  # data and initial weights read: the old run may go
+                remove_run_files(self.run_dir)
             with atomic_path(self.run_dir / CONFIG_FILE) as tmp:
                 tmp.write_text(json.dumps(cfg.as_dict(), indent=2) + "\n")
         log.info("%s, %s: effective batch %d = %d per step x %d process(es) x %d accumulation "
@@ -235,6 +238,8 @@ class Trainer:
         metrics: list[dict[str, Any]] = []
         while self.epoch < cfg.epochs and not self._step_limit_reached():
             row = self._train_epoch()
+            if row is None:  # --max-steps stopped it mid-epoch; a resume goes on from here
+                break
             metrics.append(row)
             if self._plateau_stop(row):
                 break
@@ -258,7 +263,9 @@ class Trainer:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp or "")
         return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
 
-    def _train_epoch(self) -> dict[str, Any]:
+    def _train_epoch(self) -> dict[str, Any] | None:
+        """One epoch's metrics row; ``None`` when ``max_steps`` stopped it
+        part-way (checkpointed there, so a resume finishes the same epoch)."""
         cfg = self.config
         self.train_set.epoch = self.epoch
         self.sampler.set_epoch(self.epoch)
@@ -297,6 +304,13 @@ class Trainer:
             if self._step_limit_reached():
                 break
         self.sums["time"] += time.perf_counter() - started
+        if self.batches_done < self.steps_per_epoch * self.accum:
+            if not (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+                self._save()
+            log.info("stopped after step %d (--max-steps), %d of %d steps into epoch %d; "
+                     "--resume finishes it", self.step, self.batches_done // self.accum,
+                     self.steps_per_epoch, self.epoch + 1)
+            return None
         return self._end_epoch()
 
     def _micro_step(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -367,6 +381,9 @@ class Trainer:
         self.batches_done = 0
         self.sums = self._new_sums()
         self._save(best=improved)
+        if improved and self.world.is_main:  # usable weights at every new best
+            save_run_weights(self.net, self.run_dir, self.config, self.classes,
+                             self.preprocessing)
         return stop
 
     def _finish(self, metrics: list[dict[str, Any]]) -> TrainResult:

@@ -35,10 +35,22 @@ from vggzoo.errors import OutputError
 from ..errors import ExportError
 
 
+#: Suffixes of the weights files vggzoo reads: never the name of an exported file.
+WEIGHTS_SUFFIXES = (".safetensors", ".pth")
+
+
 def check_writable(target: Path, file_name: str | None = None) -> None:
     """Raise :class:`ExportError` when ``target`` cannot be written (missing
-    or read-only folder, or ``target`` is a folder)."""
+    or read-only folder, ``target`` a folder, a weights file's name, or a
+    training run's file: see :func:`vggzoo.io.check_writable`)."""
+    if Path(target).suffix.lower() in WEIGHTS_SUFFIXES:
+        raise ExportError(f"-o/--output {target} names a weights file ({Path(target).suffix}); an "
+                          f"export writes a model file such as {Path(target).stem}.onnx: pass "
+                          f"an -o/--output with the format's suffix")
     try:
+        if io.is_stream(io.destination(target)):
+            raise ExportError(f"-o/--output {target} is a FIFO or device; an export is moved "
+                              f"into place as a file (with its companions): name a regular file")
         io.check_writable(target, "-o/--output", file_name)
     except OutputError as exc:
         raise ExportError(str(exc)) from None
@@ -119,9 +131,13 @@ def staged_artifact(target: str | os.PathLike, companions: tuple[str, ...] = ())
     """
     target = Path(target)
     check_writable(target)
-    remove_stale_stages(target)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=STAGE_SUFFIX,
-                                  dir=target.parent))
+    # Through a symlink: its destination gets the file (the link stays);
+    # companions go beside it, where the model's relative references point.
+    final = io.destination(target)
+    folder = final.parent
+    remove_stale_stages(final)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=STAGE_SUFFIX,
+                                  dir=folder))
     try:
         try:
             (stage / OWNER_FILE).write_text(json.dumps(_this_process()))
@@ -136,10 +152,10 @@ def staged_artifact(target: str | os.PathLike, companions: tuple[str, ...] = ())
             raise ExportError(f"internal error: {target.name} was not produced")
         produced = [name for name in companions if (stage / name).exists()]
         for name in produced:
-            _durable_replace(stage / name, target.parent / name)
-        _durable_replace(stage / target.name, target)
+            _durable_replace(stage / name, folder / name)
+        _durable_replace(stage / target.name, final)
         for name in set(companions) - set(produced):
-            (target.parent / name).unlink(missing_ok=True)
+            (folder / name).unlink(missing_ok=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
