@@ -8,9 +8,9 @@ plugins registered through ``vggzoo_register_exporters``; runtimes through
 >>> OrtRunner("vgg16.onnx").logits(batch)
 """
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+
+from vggzoo._lazy import lazy_attributes
 
 try:
     __version__ = version("vggzoo-export")
@@ -27,8 +27,4 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

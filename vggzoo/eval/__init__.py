@@ -19,3 +19,7 @@ __all__ = [
     "WeightedAverage", "correct_at_k", "evaluate", "evaluate_protocols", "find_images",
     "grid_boxes", "load_network", "multi_crops", "predict", "resolve_scales",
 ]
+
+from .._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {}, globals())  # submodules on first use
