@@ -14,7 +14,8 @@ from vggzoo.plugins.registry import EVAL_PROTOCOLS
 from vggzoo.data.samples import PHOTOS, load_photo
 from vggzoo.plugins.testing import TINY_WIDTH
 from vggzoo_export.cli.main import main
-from vggzoo_export.protocol.graph import ProtocolSession, log_posterior_diff
+from vggzoo_export.protocol.reference import log_posterior_diff
+from vggzoo_export.protocol.session import ProtocolSession
 
 SCALES = [256, 320]
 CLASSES = 20

@@ -20,7 +20,7 @@ except PackageNotFoundError:
 #: Public names, imported on first use (onnxruntime and inductor are heavy).
 _LAZY = {
     "export_onnx": "onnx.export", "OrtRunner": "onnx.runner",
-    "export_protocol_graph": "protocol.graph", "ProtocolSession": "protocol.graph",
+    "export_protocol_graph": "protocol.graph", "ProtocolSession": "protocol.session",
     "export_aoti": "aoti.package", "AotiRunner": "aoti.package",
     "TrtRunner": "trt",
 }

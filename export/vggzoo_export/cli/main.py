@@ -184,6 +184,8 @@ class Step:
     flags: dict[str, str] = field(default_factory=dict)
     #: File name suggested when ``-o`` names a folder.
     default_name: str | None = None
+    #: The exporter takes a ``log`` callback (set when the options are checked).
+    takes_log: bool = False
 
 
 #: Flags of the network exporters' options.
@@ -200,10 +202,8 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     and ``triton`` exporters on the ONNX file (``--onnx FILE`` instead of a
     fresh export for the last two)."""
     from vggzoo.cli.output import echo
-    from vggzoo.plugins.options import check_options as typed_options
     from vggzoo.plugins.registry import EXPORTERS
 
-    from ..core.exporter import check_options
     from .trt import trt_options
     from .triton import triton_options, triton_source
 
@@ -217,9 +217,9 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
         raise VggzooError("--triton with --backend tensorrt needs an engine: add --trt to build "
                           "one, or --engine PLAN")
     entry = EXPORTERS.get(args.format)
-    if entry.info.get("input", "model") != "model":
+    if entry.info.input != "model":
         raise OptionError(f"format {args.format!r} converts an exported file, not a model "
-                          f"({entry.info.get('description', '')}): use its own flag, or "
+                          f"({entry.info.description}): use its own flag, or "
                           f"--format onnx / aoti")
     if args.protocol and (args.format != "onnx" or args.batch is not None):
         raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
@@ -234,7 +234,7 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
         name = _onnx_model_name(network)
     else:
         name = vggzoo_name(model_name(args))
-        default = name + entry.info.get("suffix", "")
+        default = name + entry.info.suffix
         if serving:
             network = Path(name + ".onnx") if args.trt or args.output is None else args.output
         else:
@@ -245,9 +245,7 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
         if args.fp16:
             options["fp16"] = True
         extra = export_options(args.export_option)
-        check_options(args.format, entry.obj, extra, flags=dict.fromkeys(extra, "--export-option"))
-        options.update(typed_options(entry.obj, extra, positional=2,
-                                     what=f"format {args.format!r}"))
+        options.update(extra)  # checked and converted with every other option, below
         steps.append(Step(args.format, network, options,
                           flags={**NETWORK_FLAGS, **dict.fromkeys(extra, "--export-option")},
                           default_name=default))
@@ -266,19 +264,25 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
 
 
 def _checked_steps(steps: list[Step]) -> list[Step]:
-    """``steps`` after every option of every step, then every value and
-    output, passed their checks: nothing is built before all pass."""
+    """``steps`` after every option of every step (its key against the
+    exporter's signature, its value against the annotation, converted), then
+    every value check and output, passed: nothing is built before all pass.
+    This is the one place the options of a ``vggzoo-export`` run are checked."""
+    from vggzoo.plugins.exporters import check_step_options, check_values
+    from vggzoo.plugins.options import accepted_options
     from vggzoo.plugins.registry import EXPORTERS
 
-    from ..core.exporter import check_options, check_values
+    from ..errors import ExporterOptionError
 
     for step in steps:  # every option of every step, before any value check
-        check_options(step.format, EXPORTERS.get(step.format).obj, step.options,
-                      flags=step.flags)
+        exporter = EXPORTERS.get(step.format).obj
+        step.options = check_step_options(step.format, exporter, step.options, flags=step.flags,
+                                          error=ExporterOptionError)
+        step.takes_log = "log" in (accepted_options(exporter, positional=2) or {})
     for step in steps:
         exporter = EXPORTERS.get(step.format)
         check_values(exporter.obj, step.output, step.options)
-        if not exporter.info.get("folder"):
+        if not exporter.info.folder:
             check_writable(step.output, step.default_name)
     return steps
 
@@ -339,11 +343,8 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
     print what each wrote and how it was checked."""
     import vggzoo
     from vggzoo.cli.output import echo, get_console, print_table
+    from vggzoo.plugins.exporters import Exporter
     from vggzoo.plugins.registry import EXPORTERS
-
-    from vggzoo.plugins.options import accepted_options
-
-    from ..core.exporter import Exporter
 
     status = get_console(stderr=True).status
     model = None
@@ -370,8 +371,7 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
         if step.source is None:
             with status(f"exporting {model.pretrained_cfg.name} as {step.format} to "
                         f"{step.output}, then checking it ...") as shown:
-                log = {"log": shown.update} if "log" in (accepted_options(exporter, positional=2)
-                                                         or {}) else {}
+                log = {"log": shown.update} if step.takes_log and "log" not in step.options else {}
                 report = exporter(model, step.output, **step.options, **log)
             table = (f"{report.metadata.model} exported as {step.format}", [
                 ("file", ", ".join(str(f) for f in report.files)),

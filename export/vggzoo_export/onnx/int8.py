@@ -51,7 +51,7 @@ from vggzoo.data.preprocess import Preprocessing, to_input
 from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
 from ..errors import ExportError
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import read_onnx_metadata
 from .export import export_onnx
 from ..core.parity import check_agreement, compare_runs

@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 
-from vggzoo.data.preprocess import Preprocessing
 from vggzoo.runtime.base import Runner
 
 
@@ -31,13 +29,3 @@ def eval_dense_posteriors(runner: Runner, image: torch.Tensor, scales: Sequence[
     network = network_of(runner)
     network.scales = list(scales)
     return predict([network], images, [EVAL_PROTOCOLS.get("dense").obj], flip=flip)["dense"]
-
-
-def torch_dense_posteriors(model: nn.Module, pre: Preprocessing, image: torch.Tensor,
-                           scales: Sequence[int], *, flip: bool = True) -> torch.Tensor:
-    """:func:`eval_dense_posteriors` of a PyTorch model with preprocessing ``pre``."""
-    from vggzoo.runtime import TorchRunner
-
-    runner = TorchRunner(model)
-    runner.preprocessing = pre
-    return eval_dense_posteriors(runner, image, scales, flip=flip)
