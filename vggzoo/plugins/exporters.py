@@ -23,13 +23,15 @@ check="pkg.module:check")``.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .options import accepted_options, check_options
+
+if TYPE_CHECKING:
+    import argparse
 
 
 @dataclass

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from ..errors import DuplicateNameError, UnknownNameError
+from ..errors import DuplicateNameError, RegistrationError, UnknownNameError
+from .hookspecs import OBJECTS
 from .info import (AugmentationHookInfo, EvalProtocolHookInfo, ExporterHookInfo, HookInfo,
                    InitializerHookInfo, ModelHookInfo, RunnerHookInfo, WeightsHookInfo, make_info)
 
@@ -71,6 +72,8 @@ class Registry(Generic[T]):
         self.hook = hook
         #: The dataclass ``register(name, obj, **info)`` checks ``info`` against.
         self.info_type = info
+        #: The :class:`typing.Protocol` a registered ``obj`` must satisfy.
+        self.obj_type: type | None = OBJECTS.get(hook or "")
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
         self._on_first_use = on_first_use
@@ -92,7 +95,9 @@ class Registry(Generic[T]):
         :class:`DuplicateNameError` naming both sources when a name or alias
         is taken.
         """
-        typed = make_info(self.info_type, info, what=f"{self.kind} {name!r} from {source!r}")
+        what = f"{self.kind} {name!r} from {source!r}"
+        typed = make_info(self.info_type, info, what=what)
+        self._check_obj(obj, what)
         for key in (name, *typed.aliases):
             taken = self._owner(key)
             if taken is not None:
@@ -102,6 +107,14 @@ class Registry(Generic[T]):
         self._entries[name] = Entry(name, obj, source, typed)
         for alias in typed.aliases:
             self._aliases[alias] = name
+
+    def _check_obj(self, obj: Any, what: str) -> None:
+        kind = self.obj_type
+        if kind is None or isinstance(obj, (Deferred, kind)):
+            return
+        doc = (kind.__doc__ or "").strip().splitlines()[0]
+        raise RegistrationError(f"{what}: obj must be a {kind.__name__} ({doc}), got "
+                                f"{type(obj).__name__} {obj!r:.60}")
 
     def clear(self, *, on_first_use: Callable[[], None] | None = None) -> None:
         """Drop every entry; ``on_first_use`` re-arms lazy filling."""
