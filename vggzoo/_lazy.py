@@ -1,7 +1,7 @@
 """Lazy attributes for packages (PEP 562), the one mechanism every vggzoo
 and vggzoo-export package uses: public names are imported from their
 modules on first use, and so are the package's own submodules
-(``vggzoo.eval.predict`` works after a bare ``import vggzoo``), so importing
+(``vggzoo.eval.evaluate_protocols`` works after a bare ``import vggzoo``), so importing
 the package stays light (the CLI starts without evaluation, training or
 torchvision; pytest's entry point does not import torch)."""
 
