@@ -5,7 +5,8 @@ offered option can be given on the command line."""
 
 import pytest
 
-from vggzoo_export.cli.main import export_parser, main, plan_export
+from vggzoo_export.cli.main import export_parser, main
+from vggzoo_export.cli.plan import plan_export
 
 
 def test_an_exporter_choice_it_does_not_have_is_refused_before_the_model_is_built(tmp_path,

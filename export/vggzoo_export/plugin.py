@@ -14,7 +14,8 @@ from vggzoo.plugins.options import LazyCallable
 
 #: The export formats: (name, exporter loaded on first use, info).  ``input``
 #: says what each consumes (a model, or the file the named format wrote),
-#: ``flag`` and ``arguments`` how ``vggzoo-export`` chains it after that.
+#: ``arguments`` its own ``vggzoo-export`` flag and options
+#: (:mod:`vggzoo_export.cli.steps`), by which the CLI chains it.
 EXPORT_FORMATS: list[tuple[str, LazyCallable, dict[str, Any]]] = [
     ("onnx", LazyCallable("vggzoo_export.onnx.export:export_onnx"),
      {"suffix": ".onnx", "input": "model",
@@ -24,20 +25,21 @@ EXPORT_FORMATS: list[tuple[str, LazyCallable, dict[str, Any]]] = [
       "description": "AOTInductor package (.pt2), runs without Python model code"}),
     ("int8", LazyCallable("vggzoo_export.onnx.int8:export_int8",
                           check="vggzoo_export.onnx.int8:check_int8"),
-     {"suffix": ".int8.onnx", "input": "model",
+     {"suffix": ".int8.onnx", "input": "model", "arguments": "vggzoo_export.cli.steps:INT8",
       "description": "calibrated static int8 ONNX (QDQ), written only if it agrees with fp32 on "
                      "held-out images; --int8 --calibrate DIR"}),
     ("protocol-dense", LazyCallable("vggzoo_export.protocol.exporter:export_dense_protocol"),
-     {"suffix": ".dense.onnx", "input": "onnx",
+     {"suffix": ".dense.onnx", "input": "onnx", "arguments": "vggzoo_export.cli.steps:PROTOCOL",
       "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "
                      "posteriors out); --protocol dense"}),
     ("tensorrt", LazyCallable("vggzoo_export.trt.export:export_tensorrt",
                               check="vggzoo_export.trt.export:check_tensorrt"),
-     {"suffix": ".plan", "input": "onnx",
+     {"suffix": ".plan", "input": "onnx", "arguments": "vggzoo_export.cli.steps:TENSORRT",
       "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
     ("triton", LazyCallable("vggzoo_export.triton.repository:export_triton",
                             check="vggzoo_export.triton.repository:check_triton"),
      {"suffix": "", "input": "onnx", "folder": True,
+      "arguments": "vggzoo_export.cli.steps:TRITON",
       "description": "Triton model repository serving the ONNX file or engine; --triton REPO"}),
 ]
 

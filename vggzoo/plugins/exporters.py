@@ -74,18 +74,41 @@ class Exporter(Protocol):
 
 
 class StepArguments(Protocol):
-    """The command-line side of a format that ``vggzoo-export`` chains after
-    another (info ``flag`` and ``arguments="module:object"``): it adds its
-    flag and options to the parser and, when the flag was given, says what
-    the step writes and with which options."""
+    """The command-line side of a format (info ``arguments="module:object"``):
+    ``vggzoo-export`` adds its flag and options to the parser and, when
+    :meth:`requested`, places the step by what it consumes (the model, or a
+    file another requested step produces or the user gives) and what it
+    produces (a file of its own format), naming no format itself.
+    """
+
+    #: The flag that asks for the step (``"--trt"``), for messages.
+    flag: str
+    #: Option -> the flag that sets it, for messages.
+    flags: Mapping[str, str]
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def requested(self, args: argparse.Namespace) -> bool: ...
 
-    def output(self, args: argparse.Namespace, model: str, source: Path) -> Path: ...
+    def check(self, args: argparse.Namespace) -> None:
+        """Refuse combinations of flags that cannot work, before any work."""
 
-    def options(self, args: argparse.Namespace, model: str) -> dict[str, Any]: ...
+    def consumes(self, args: argparse.Namespace, default: str) -> str:
+        """The format whose file it converts (``default``: the info's ``input``)."""
+
+    def given(self, args: argparse.Namespace) -> Path | None:
+        """A file of the consumed format named on the command line, if any."""
+
+    def claims_output(self, args: argparse.Namespace) -> bool:
+        """Whether ``-o`` names this step's output (then the model's file
+        takes its default name)."""
+
+    def output(self, args: argparse.Namespace, model: str | None, source: Path | None) -> Path: ...
+
+    def options(self, args: argparse.Namespace, model: str | None) -> dict[str, Any]: ...
+
+    def summary(self, report: ExportReport, options: Mapping[str, Any]) -> str:
+        """The line printed after the step wrote its file."""
 
 
 def check_step_options(name: str, exporter: Callable[..., Any], options: Mapping[str, Any], *,

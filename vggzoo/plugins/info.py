@@ -107,12 +107,10 @@ class ExporterHookInfo(HookInfo):
     input: str = "model"
     #: ``output`` is a folder.
     folder: bool = False
-    #: The ``vggzoo-export`` flag that chains this format after its ``input``
-    #: (``"--trt"``), when it is not chosen with ``--format``.
-    flag: str | None = None
-    #: ``"module:function"`` adding the flag and its options to the
-    #: ``vggzoo-export`` parser and turning the parsed arguments into a step
-    #: (see :class:`vggzoo.plugins.exporters.StepArguments`).
+    #: ``"module:object"``: the format's own ``vggzoo-export`` flag and
+    #: options (a :class:`vggzoo.plugins.exporters.StepArguments`), for a
+    #: format chained after the file it consumes (``--trt``) or chosen by
+    #: its flag (``--int8``) rather than by ``--format``.
     arguments: str | None = None
 
 
