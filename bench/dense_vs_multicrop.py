@@ -24,7 +24,7 @@ from PIL import Image
 import vggzoo
 from vggzoo.cli.output import ProgressBar, echo, print_table
 from vggzoo.eval import evaluate_protocols
-from vggzoo.eval.evaluate import network_of
+from vggzoo.eval.network import network_of
 from vggzoo.io import atomic_path
 from vggzoo.runtime.machine import cpu_info
 from vggzoo.runtime import TorchRunner

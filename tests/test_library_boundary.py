@@ -43,8 +43,8 @@ def terminal_uses(path: Path) -> list[str]:
                 anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
             targets = [base, *(f"{base}.{a.name}" for a in node.names)]
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-              and node.func.id == "print"):
+        elif isinstance(node, ast.Name) and node.id == "print":
+            # called, or handed on (``log=print`` as a default prints too)
             found.append(f"{node.lineno}: print()")
         for target in targets:
             if any(target == t or target.startswith(t + ".") for t in TERMINAL):

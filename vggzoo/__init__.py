@@ -20,7 +20,7 @@ from .plugins.hookspecs import hookimpl
 #: ``import vggzoo`` (and pytest's plugin entry point) stays light, and
 #: ``vggzoo list`` does not pay for evaluation, training or torchvision.
 _LAZY = {
-    "EvalResult": "eval.evaluate", "evaluate": "eval.evaluate",
+    "EvalResult": "eval.result", "evaluate": "eval.evaluate",
     "ModelInfo": "models.factory", "create": "models.factory", "list_models": "models.factory",
     "model_info": "models.factory", "to_fully_conv": "models.factory",
     "PredictResult": "eval.inference", "predict": "eval.inference",

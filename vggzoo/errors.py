@@ -61,3 +61,8 @@ class OutputError(VggzooError, OSError):
 class ScaleError(OptionError, ConfigError):
     """A test or training scale that cannot be parsed or derived (an option
     on the command line, a field of a training configuration)."""
+
+
+class RegistrationError(VggzooError, TypeError):
+    """A plugin registered something its hook does not take: an unknown
+    ``info`` key (a misspelt ``file_opton=``) or an ``obj`` of the wrong kind."""

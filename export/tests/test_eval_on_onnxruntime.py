@@ -8,7 +8,8 @@ from PIL import Image
 import vggzoo
 from vggzoo.cli import main
 from vggzoo.errors import OptionError
-from vggzoo.eval.evaluate import network_of, predict, resolve_protocols
+from vggzoo.eval.network import network_of
+from vggzoo.eval.posteriors import protocol_posteriors, resolve_protocols
 from vggzoo.runtime import TorchRunner, create_runner
 from vggzoo.data.samples import load_photo
 from vggzoo.plugins.testing import TINY_WIDTH
@@ -38,7 +39,7 @@ def test_protocols_on_onnxruntime_match_pytorch(tmp_path):
     assert networks[1].model == "vgg11" and networks[1].macs(224, 224) == networks[0].macs(224, 224)
     for net in networks:
         net.scales = [256, 288]
-    on_torch, on_ort = (predict([net], images, protocols, batch_size=16) for net in networks)
+    on_torch, on_ort = (protocol_posteriors([net], images, protocols, batch_size=16) for net in networks)
     assert set(on_torch) == {"dense", "multicrop", "dense+multicrop"}
     for name in on_torch:
         torch.testing.assert_close(on_ort[name], on_torch[name], rtol=1e-4, atol=1e-6)

@@ -21,7 +21,8 @@ from vggzoo.runtime import backend_for_file, open_file
 from vggzoo.plugins.testing import plugin_registered
 from vggzoo_export.cli.main import main
 from vggzoo_export.errors import AgreementError, ExporterOptionError
-from vggzoo_export.core.exporter import ExportReport, accepted_options
+from vggzoo.plugins.exporters import ExportReport
+from vggzoo.plugins.options import accepted_options
 from vggzoo_export.core.parity import check_agreement, compare_logits
 
 PACKAGE = Path(vggzoo_export.__file__).parent
@@ -87,12 +88,12 @@ def test_vggzoo_export_modules_import_each_other_without_cycles():
 
 
 def test_the_contract_and_the_plugin_load_without_exporters_or_runtimes():
-    code = ("import sys, vggzoo_export.core.contract, vggzoo_export.core.exporter, vggzoo_export.plugin\n"
+    code = ("import sys, vggzoo_export.core.contract, vggzoo.plugins.exporters, vggzoo_export.plugin\n"
             "print(sorted(m for m in sys.modules if m.startswith(('vggzoo_export', 'onnx'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert eval(out) == ["vggzoo_export", "vggzoo_export.core", "vggzoo_export.core.contract",
-                         "vggzoo_export.core.exporter", "vggzoo_export.errors", "vggzoo_export.plugin"]
+                         "vggzoo_export.plugin"]
 
 
 @pytest.mark.parametrize("module", ["vggzoo_export.onnx.runner", "vggzoo_export.triton",
@@ -116,7 +117,7 @@ def test_every_format_is_a_registered_exporter_whose_options_have_defaults():
     assert {"onnx", "aoti", "int8", "protocol-dense", "tensorrt", "triton"} <= set(EXPORTERS.names())
     for name in EXPORTERS.names():
         entry = EXPORTERS.get(name)
-        assert entry.info.get("input", "model") == "model" or entry.info["input"] in EXPORTERS
+        assert entry.info.input == "model" or entry.info.input in EXPORTERS
         options = accepted_options(entry.obj, positional=2)  # after source and output
         assert options, name
         import inspect
@@ -125,13 +126,16 @@ def test_every_format_is_a_registered_exporter_whose_options_have_defaults():
         assert all(params[o].default is not inspect.Parameter.empty for o in options), name
 
 
-def test_an_unknown_option_names_close_matches_before_any_work(tiny_vgg16, tmp_path):
+def test_an_unknown_option_names_close_matches_before_any_work(tmp_path, capsys):
     out = tmp_path / "m.onnx"
-    with pytest.raises(ExporterOptionError, match=r"'onnx' does not take that option: 'opsett'"
-                                                  r"\. Did you mean: opset\?"):
-        EXPORTERS.get("onnx").obj(tiny_vgg16, out, opsett=17)
-    with pytest.raises(ExporterOptionError, match="It takes: batch, max_size, sizes"):
-        EXPORTERS.get("aoti").obj(tiny_vgg16, tmp_path / "m.pt2", opset=17)
+    assert main(["vgg11", "--width-mult", "0.0625", "-o", str(out),
+                 "--export-option", "opsett=17"]) == 2
+    err = capsys.readouterr().err
+    assert "'onnx' does not take that option: 'opsett' (from --export-option)" in err
+    assert "Did you mean: opset?" in err and "RANDOM weights" not in err
+    assert main(["vgg11", "--width-mult", "0.0625", "--format", "aoti", "-o",
+                 str(tmp_path / "m.pt2"), "--opset", "17"]) == 2
+    assert "It takes: batch, max_size, sizes" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -204,7 +208,7 @@ def test_a_third_party_exporter_runs_through_the_cli_with_checked_options(tmp_pa
 
 
 def test_an_exporters_check_gets_the_options_it_names_before_any_work(tmp_path):
-    from vggzoo_export.core.exporter import check_values
+    from vggzoo.plugins.exporters import check_values
 
     seen = []
 

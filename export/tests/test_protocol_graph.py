@@ -10,8 +10,10 @@ from vggzoo.data.preprocess import to_input
 from vggzoo.plugins.testing import TINY_WIDTH
 from vggzoo_export.errors import ArtifactError, ExportError
 from vggzoo_export.onnx.export import export_onnx
-from vggzoo_export.protocol.graph import (ProtocolSession, export_protocol_graph,
-                                          log_posterior_diff, torch_dense_posteriors)
+from vggzoo.runtime import TorchRunner
+from vggzoo_export.protocol.graph import export_protocol_graph
+from vggzoo_export.protocol.reference import eval_dense_posteriors, log_posterior_diff
+from vggzoo_export.protocol.session import ProtocolSession
 
 SCALES = (224, 256)
 
@@ -39,7 +41,9 @@ def test_protocol_graph_matches_the_pytorch_protocol(protocol_file, confident_mo
     image = torch.randint(0, 256, (2, 3, *size), dtype=torch.uint8)
     with ProtocolSession(protocol_file.path, "cpu") as session:
         got = session.posteriors(image)
-    expected = torch_dense_posteriors(confident_model, vggzoo.PAPER, image, SCALES)
+    runner = TorchRunner(confident_model)
+    runner.preprocessing = vggzoo.PAPER
+    expected = eval_dense_posteriors(runner, image, SCALES)
     assert got.shape == (2, 20)
     torch.testing.assert_close(got.sum(1), torch.ones(2))
     assert expected.max() > 0.2  # peaked, so the comparison has teeth

@@ -8,13 +8,14 @@ import torch
 from torchvision.transforms import v2
 
 import vggzoo
-from vggzoo.eval import predict
-from vggzoo.eval.evaluate import load_network
+from vggzoo.eval import protocol_posteriors
+from vggzoo.eval.network import load_network
 from vggzoo.plugins.registry import EVAL_PROTOCOLS
 from vggzoo.data.samples import PHOTOS, load_photo
 from vggzoo.plugins.testing import TINY_WIDTH
 from vggzoo_export.cli.main import main
-from vggzoo_export.protocol.graph import ProtocolSession, log_posterior_diff
+from vggzoo_export.protocol.reference import log_posterior_diff
+from vggzoo_export.protocol.session import ProtocolSession
 
 SCALES = [256, 320]
 CLASSES = 20
@@ -65,7 +66,7 @@ def test_graph_posteriors_equal_vggzoo_eval_dense_posteriors_on_photos(graph, bn
     network.scales = SCALES
     dense = EVAL_PROTOCOLS.get("dense").obj
     photos = _photos()
-    expected = predict([network], photos, [dense])["dense"]
+    expected = protocol_posteriors([network], photos, [dense])["dense"]
     assert expected.max() > 0.2  # peaked posteriors: the comparison has teeth
     with ProtocolSession(graph, "cpu") as session:
         got = torch.cat([session.posteriors(photo) for photo in photos])

@@ -8,9 +8,9 @@ plugins registered through ``vggzoo_register_exporters``; runtimes through
 >>> OrtRunner("vgg16.onnx").logits(batch)
 """
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+
+from vggzoo._lazy import lazy_attributes
 
 try:
     __version__ = version("vggzoo-export")
@@ -20,15 +20,11 @@ except PackageNotFoundError:
 #: Public names, imported on first use (onnxruntime and inductor are heavy).
 _LAZY = {
     "export_onnx": "onnx.export", "OrtRunner": "onnx.runner",
-    "export_protocol_graph": "protocol.graph", "ProtocolSession": "protocol.graph",
+    "export_protocol_graph": "protocol.graph", "ProtocolSession": "protocol.session",
     "export_aoti": "aoti.package", "AotiRunner": "aoti.package",
     "TrtRunner": "trt",
 }
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

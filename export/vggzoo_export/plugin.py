@@ -12,31 +12,34 @@ from typing import Any
 from vggzoo.plugins.hookspecs import Register, hookimpl
 from vggzoo.plugins.options import LazyCallable
 
-from .core.exporter import LazyExporter
-
-#: The export formats, each an :class:`vggzoo_export.core.exporter.Exporter`
-#: loaded on first use.  ``input`` says what the exporter converts: a model,
-#: or the file the named exporter wrote; ``folder`` marks a folder output.
-EXPORT_FORMATS: list[tuple[LazyExporter, dict[str, Any]]] = [
-    (LazyExporter("onnx", ".onnx.export", "export_onnx"),
+#: The export formats: (name, exporter loaded on first use, info).  ``input``
+#: says what each consumes (a model, or the file the named format wrote),
+#: ``arguments`` its own ``vggzoo-export`` flag and options
+#: (:mod:`vggzoo_export.cli.steps`), by which the CLI chains it.
+EXPORT_FORMATS: list[tuple[str, LazyCallable, dict[str, Any]]] = [
+    ("onnx", LazyCallable("vggzoo_export.onnx.export:export_onnx"),
      {"suffix": ".onnx", "input": "model",
       "description": "ONNX, dynamic batch/height/width, score map + logits"}),
-    (LazyExporter("aoti", ".aoti.package", "export_aoti"),
+    ("aoti", LazyCallable("vggzoo_export.aoti.package:export_aoti"),
      {"suffix": ".pt2", "input": "model",
       "description": "AOTInductor package (.pt2), runs without Python model code"}),
-    (LazyExporter("int8", ".onnx.int8", "export_int8", check="check_int8"),
-     {"suffix": ".int8.onnx", "input": "model",
+    ("int8", LazyCallable("vggzoo_export.onnx.int8:export_int8",
+                          check="vggzoo_export.onnx.int8:check_int8"),
+     {"suffix": ".int8.onnx", "input": "model", "arguments": "vggzoo_export.cli.steps:INT8",
       "description": "calibrated static int8 ONNX (QDQ), written only if it agrees with fp32 on "
                      "held-out images; --int8 --calibrate DIR"}),
-    (LazyExporter("protocol-dense", ".protocol.exporter", "export_dense_protocol"),
-     {"suffix": ".dense.onnx", "input": "onnx",
+    ("protocol-dense", LazyCallable("vggzoo_export.protocol.exporter:export_dense_protocol"),
+     {"suffix": ".dense.onnx", "input": "onnx", "arguments": "vggzoo_export.cli.steps:PROTOCOL",
       "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "
                      "posteriors out); --protocol dense"}),
-    (LazyExporter("tensorrt", ".trt.export", "export_tensorrt", check="check_tensorrt"),
-     {"suffix": ".plan", "input": "onnx",
+    ("tensorrt", LazyCallable("vggzoo_export.trt.export:export_tensorrt",
+                              check="vggzoo_export.trt.export:check_tensorrt"),
+     {"suffix": ".plan", "input": "onnx", "arguments": "vggzoo_export.cli.steps:TENSORRT",
       "description": "TensorRT engine + .json sidecar from the ONNX file; --trt"}),
-    (LazyExporter("triton", ".triton.repository", "export_triton", check="check_triton"),
+    ("triton", LazyCallable("vggzoo_export.triton.repository:export_triton",
+                            check="vggzoo_export.triton.repository:check_triton"),
      {"suffix": "", "input": "onnx", "folder": True,
+      "arguments": "vggzoo_export.cli.steps:TRITON",
       "description": "Triton model repository serving the ONNX file or engine; --triton REPO"}),
 ]
 
@@ -50,8 +53,8 @@ build_aoti_runner = LazyCallable("vggzoo_export.aoti.package:build_aoti_runner")
 
 @hookimpl
 def vggzoo_register_exporters(register: Register) -> None:
-    for exporter, info in EXPORT_FORMATS:
-        register(exporter.name, exporter, **info)
+    for name, exporter, info in EXPORT_FORMATS:
+        register(name, exporter, **info)
 
 
 @hookimpl

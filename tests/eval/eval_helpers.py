@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import vggzoo
-from vggzoo.eval.evaluate import Network, network_of
+from vggzoo.eval.network import Network, network_of
 from vggzoo.runtime import TorchRunner
 from vggzoo.data.samples import load_photo
 from vggzoo.plugins.testing import TINY_WIDTH

@@ -54,7 +54,7 @@ def test_bad_input_is_one_line_without_traceback(image_folder, checkpoint, capsy
 
 
 def test_paper_numbers_only_sit_next_to_the_protocol_they_report():
-    from vggzoo.eval.evaluate import EvalResult
+    from vggzoo.eval.result import EvalResult
     from vggzoo.eval.tables import paper_result
 
     def result(protocol):

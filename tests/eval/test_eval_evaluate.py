@@ -7,9 +7,10 @@ from eval_helpers import CLASSES, save_checkpoint, tiny_model
 import vggzoo
 from vggzoo.models.complexity import count_macs
 from vggzoo.errors import InputSizeError, UnknownNameError, VggzooError, WeightsError
-from vggzoo.eval import find_images, predict
+from vggzoo.eval import find_images, protocol_posteriors
 from vggzoo.eval.data import read_image
-from vggzoo.eval.evaluate import load_network, resolve_protocols
+from vggzoo.eval.network import load_network
+from vggzoo.eval.posteriors import resolve_protocols
 from vggzoo.eval.metrics import correct_at_k
 
 
@@ -22,7 +23,7 @@ def test_errors_equal_topk_of_the_posteriors_and_scales_come_from_metadata(
     images = find_images(image_folder)
     network = load_network(None, checkpoint)
     network.scales = [224, 256, 288]
-    probs = predict([network], [read_image(i.path) for i in images.items],
+    probs = protocol_posteriors([network], [read_image(i.path) for i in images.items],
                     resolve_protocols(["dense"]))["dense"]
     correct = correct_at_k(probs, torch.tensor([i.label for i in images.items]), (1, 5))
     assert result.top1_err == pytest.approx(100 * (1 - correct[1] / 5))

@@ -5,13 +5,13 @@ import pytest
 import torch
 from eval_helpers import as_tensor, photo
 
-from vggzoo.eval import grid_boxes, multi_crops, predict
-from vggzoo.eval.evaluate import resolve_protocols
+from vggzoo.eval import grid_boxes, multi_crops, protocol_posteriors
+from vggzoo.eval.posteriors import resolve_protocols
 
 
 def run(network, images, protocols, scales, **kwargs):
     network.scales = scales
-    return predict([network], images, resolve_protocols(protocols), **kwargs)
+    return protocol_posteriors([network], images, resolve_protocols(protocols), **kwargs)
 
 
 def test_dense_at_224_on_a_224_image_without_flip_equals_single(network):
@@ -78,8 +78,8 @@ def test_fusing_a_model_with_itself_equals_the_model_alone(network):
     images = [as_tensor(photo("chelsea", 240, 300)), as_tensor(photo("astronaut", 230, 230))]
     network.scales = [224, 256]
     protocols = resolve_protocols(["dense"])
-    alone = predict([network], images, protocols)["dense"]
-    fused = predict([network, network], images, protocols)["dense"]
+    alone = protocol_posteriors([network], images, protocols)["dense"]
+    fused = protocol_posteriors([network, network], images, protocols)["dense"]
     torch.testing.assert_close(fused, alone, rtol=0, atol=1e-6)
 
 
@@ -89,7 +89,7 @@ def test_dense_plus_multicrop_is_the_weighted_average_of_both(network):
     equal = run(network, images, ["dense+multicrop"], [256])["dense+multicrop"]
     torch.testing.assert_close(equal, (parts["dense"] + parts["multicrop"]) / 2, rtol=0, atol=1e-6)
     network.scales = [256]
-    weighted = predict([network], images, resolve_protocols(["dense+multicrop"], [3, 1]))
+    weighted = protocol_posteriors([network], images, resolve_protocols(["dense+multicrop"], [3, 1]))
     torch.testing.assert_close(weighted["dense+multicrop"],
                                0.75 * parts["dense"] + 0.25 * parts["multicrop"], rtol=0, atol=1e-6)
 

@@ -55,7 +55,8 @@ def _inputs(args: argparse.Namespace, options: dict) -> list:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..eval.data import find_images
-    from ..eval.evaluate import evaluate_protocols, load_network
+    from ..eval.loop import evaluate_protocols
+    from ..eval.network import load_network
     from ..eval.scales import parse_scales
     from ..eval.tables import PAPER_TABLES, markdown, write_json
     from .output import ProgressBar, echo

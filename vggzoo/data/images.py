@@ -104,15 +104,39 @@ def has_images(split_dir: str | os.PathLike, name: str) -> bool:
     return next(_found(split_dir / name, entered), None) is not None
 
 
+def walk_images(folder: str | os.PathLike, *,
+                hidden: bool = True) -> tuple[list[Path], list[Path]]:
+    """The one walk of an image folder (training, evaluation, prediction,
+    int8 calibration): ``(images, others)`` under ``folder``, each sorted
+    like torchvision's walk, links followed with every folder entered and
+    every file counted once (see the module notes); ``others`` are the files
+    that are not images by their extension.  ``hidden=False`` leaves out
+    files and folders whose name starts with a dot (``.ipynb_checkpoints``).
+    """
+    folder = Path(folder)
+    others: list[tuple[str, str]] = []
+    seen: set[tuple[int, int]] = set()
+    images = []
+    for root, name in sorted(_found(folder, {_identity(folder)}, others=others, hidden=hidden)):
+        path = Path(root, name)
+        key = _identity(path)
+        if key not in seen:  # a link to (or hard link of) a file already found
+            seen.add(key)
+            images.append(path)
+    return images, [Path(r, n) for r, n in sorted(others)]
+
+
 def _walk(folder: Path, entered: set[tuple[int, int]]) -> list[Path]:
     """Image files under ``folder`` sorted like torchvision's walk (by folder
     path, then name)."""
     return [Path(root, name) for root, name in sorted(_found(folder, entered))]
 
 
-def _found(folder: Path, entered: set[tuple[int, int]]) -> Iterator[tuple[str, str]]:
+def _found(folder: Path, entered: set[tuple[int, int]], *,
+           others: list[tuple[str, str]] | None = None,
+           hidden: bool = True) -> Iterator[tuple[str, str]]:
     """(folder, file name) of the image files under ``folder``, entering each
-    folder (by identity, links followed) once."""
+    folder (by identity, links followed) once; other files go to ``others``."""
     pending = [folder]
     while pending:
         current = pending.pop()
@@ -123,6 +147,8 @@ def _found(folder: Path, entered: set[tuple[int, int]]) -> Iterator[tuple[str, s
             log.warning("skipping unreadable folder %s: %s", current, exc)
             continue
         for entry in entries:
+            if not hidden and entry.name.startswith("."):
+                continue
             try:
                 if entry.is_dir():  # follows links
                     key = _identity(Path(entry.path))
@@ -138,6 +164,8 @@ def _found(folder: Path, entered: set[tuple[int, int]]) -> Iterator[tuple[str, s
                     pending.append(Path(entry.path))
                 elif entry.is_file() and is_image_file(entry.name):
                     yield str(current), entry.name
+                elif others is not None and entry.is_file():
+                    others.append((str(current), entry.name))
             except OSError as exc:  # a broken link, a file removed meanwhile
                 log.warning("skipping %s: %s", entry.path, exc)
 
@@ -159,7 +187,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
 
 def read_image(path: str | os.PathLike) -> torch.Tensor:
     """:func:`load_image` as a uint8 (3, H, W) tensor (what evaluation and
-    :func:`vggzoo.eval.predict` take)."""
+    :func:`vggzoo.eval.protocol_posteriors` take)."""
     return torch.from_numpy(np.array(load_image(path), dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 

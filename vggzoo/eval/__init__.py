@@ -9,7 +9,11 @@ any runner backend.
 
 from .crops import grid_boxes, multi_crops
 from .data import ImageSet, SkippedImage, find_images
-from .evaluate import EvalResult, Network, evaluate, evaluate_protocols, load_network, predict
+from .evaluate import evaluate
+from .loop import evaluate_protocols
+from .network import Network, load_network
+from .posteriors import protocol_posteriors
+from .result import EvalResult
 from .metrics import correct_at_k
 from .protocols import EvalProtocol, WeightedAverage
 from .scales import TrainScale, resolve_scales
@@ -17,5 +21,9 @@ from .scales import TrainScale, resolve_scales
 __all__ = [
     "EvalProtocol", "EvalResult", "ImageSet", "Network", "SkippedImage", "TrainScale",
     "WeightedAverage", "correct_at_k", "evaluate", "evaluate_protocols", "find_images",
-    "grid_boxes", "load_network", "multi_crops", "predict", "resolve_scales",
+    "grid_boxes", "load_network", "multi_crops", "protocol_posteriors", "resolve_scales",
 ]
+
+from .._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {}, globals())  # submodules on first use

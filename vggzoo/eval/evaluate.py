@@ -28,13 +28,11 @@ from ..errors import VggzooError
 from ..progress import Progress
 from ..runtime.base import Runner
 from ..weights.files import read_facts
-from .loop import DEFAULT_CHUNK, evaluate_protocols
-from .network import Network, load_network, network_of
-from .posteriors import predict, resolve_protocols
+from .loop import evaluate_protocols
+from .network import load_network, network_of
 from .result import EvalResult
 
-__all__ = ["DEFAULT_CHUNK", "EvalResult", "Network", "evaluate", "evaluate_protocols",
-           "load_network", "network_of", "predict", "resolve_protocols"]
+__all__ = ["evaluate"]
 
 
 def evaluate(model: str | None = None, weights: str | os.PathLike | None = None,

@@ -27,8 +27,8 @@ from PIL import Image
 
 from ..errors import VggzooError
 from .data import READ_ERRORS, SkippedImage, read_image
-from .evaluate import Network, load_network, network_of, predict as posteriors_of
-from .evaluate import resolve_protocols
+from .network import Network, load_network, network_of
+from .posteriors import protocol_posteriors, resolve_protocols
 from ..data.scales import choose_test_scales
 from ..progress import Progress
 from ..runtime.base import Runner
@@ -87,7 +87,7 @@ class PredictResult:
 def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[SkippedImage]]:
     """Files named by ``paths`` (files, folders walked, globs), in order and
     without repeats, and the names that gave nothing."""
-    from ..data.images import IMAGE_EXTENSIONS
+    from ..data.images import walk_images
 
     found: list[Path] = []
     missing: list[SkippedImage] = []
@@ -95,11 +95,10 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
         text = str(item)
         path = Path(text)
         if path.is_dir():
-            walked = sorted(p for p in path.rglob("*") if p.is_file()
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            found += [p for p in walked if p.suffix.lower() in IMAGE_EXTENSIONS]
+            images, others = walk_images(path, hidden=False)
+            found += images
             missing += [SkippedImage(str(p), "not an image file (by its extension)")
-                        for p in walked if p.suffix.lower() not in IMAGE_EXTENSIONS]
+                        for p in others]
         elif path.is_file():
             found.append(path)
         elif GLOB_CHARACTERS & set(text):
@@ -173,7 +172,7 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
             except READ_ERRORS as exc:
                 skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
         if images:
-            probs = posteriors_of([network], images, chosen, flip=flip,
+            probs = protocol_posteriors([network], images, chosen, flip=flip,
                                   batch_size=batch_size)[chosen[0].name]
             if not torch.isfinite(probs).all():
                 raise VggzooError(f"the network gave non-finite posteriors for "

@@ -16,7 +16,7 @@ from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import current_shard
 from .metrics import ErrorCounts
 from .network import Network
-from .posteriors import predict, resolve_protocols
+from .posteriors import protocol_posteriors, resolve_protocols
 from .protocols import CostMeter, EvalProtocol
 from .result import EvalResult, reduce_results
 from ..data.scales import choose_test_scales
@@ -62,7 +62,7 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
     report(0, len(items))
     read = 0
     for chunk, labels in read_images(items, chunk_size, skipped):
-        posteriors = predict(networks, chunk, chosen, flip=flip, batch_size=batch_size,
+        posteriors = protocol_posteriors(networks, chunk, chosen, flip=flip, batch_size=batch_size,
                              meters=meters)
         target = torch.tensor(labels)
         for name, probs in posteriors.items():

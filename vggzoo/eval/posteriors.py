@@ -43,9 +43,9 @@ def _base_protocols(protocols: Sequence[EvalProtocol]) -> dict[str, EvalProtocol
     return bases
 
 
-def predict(networks: Sequence[Network], images: Sequence[torch.Tensor],
-            protocols: Sequence[EvalProtocol], *, flip: bool = True, batch_size: int = 32,
-            meters: Sequence[CostMeter] | None = None) -> dict[str, torch.Tensor]:
+def protocol_posteriors(networks: Sequence[Network], images: Sequence[torch.Tensor],
+                        protocols: Sequence[EvalProtocol], *, flip: bool = True,
+                        batch_size: int = 32, meters: Sequence[CostMeter] | None = None) -> dict[str, torch.Tensor]:
     """Posteriors (N, K) per protocol for uint8 (3, H, W) images: averaged
     over each network's test scales, then over networks (fusion)."""
     bases = _base_protocols(protocols)

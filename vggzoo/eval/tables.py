@@ -13,7 +13,7 @@ from typing import Any
 
 from ..io import atomic_path
 from ..plugins.registry import MODELS
-from .evaluate import EvalResult
+from .result import EvalResult
 
 
 @dataclass(frozen=True)

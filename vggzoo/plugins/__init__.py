@@ -17,3 +17,7 @@ __all__ = [
     "VggzooPluginWarning", "blocked_names", "get_plugin_manager", "load", "records", "register",
     "reset", "unregister",
 ]
+
+from .._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {}, globals())  # submodules on first use

@@ -14,29 +14,106 @@ Example plugin module::
     def vggzoo_register_models(register):
         register("vgg8", build_vgg8, config="A-minus", description="...")
 
-``register`` raises :class:`vggzoo.errors.DuplicateNameError` if a name is
-taken; a plugin whose hook raises is skipped as a whole (nothing it
-registered in that hook stays) with a warning naming it.
+Each hook's extension point is typed, as pytest's are: ``obj`` is a
+:class:`typing.Protocol` below (:class:`ModelBuilder`, :class:`Initializer`,
+...), and the ``info`` keywords are the fields of the hook's dataclass in
+:mod:`vggzoo.plugins.info`.  ``register`` raises
+:class:`vggzoo.errors.RegistrationError` for an ``info`` key the hook does
+not take (naming close matches: ``file_opton`` -> ``file_option``) or an
+``obj`` that is not of the hook's kind, and
+:class:`vggzoo.errors.DuplicateNameError` if a name is taken; a plugin whose
+hook raises is skipped as a whole (nothing it registered in that hook stays)
+with a warning naming it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pluggy
+
+from .exporters import Exporter
 
 hookspec = pluggy.HookspecMarker("vggzoo")
 hookimpl = pluggy.HookimplMarker("vggzoo")
 
+T_contra = TypeVar("T_contra", contravariant=True)
 
-class Register(Protocol):
-    """The callback each hook receives."""
 
-    def __call__(self, name: str, obj: Any, **info: Any) -> None: ...
+class Register(Protocol[T_contra]):
+    """The callback each hook receives: ``register(name, obj, **info)``."""
+
+    def __call__(self, name: str, obj: T_contra, **info: Any) -> None: ...
+
+
+@runtime_checkable
+class ModelBuilder(Protocol):
+    """``obj`` of :func:`vggzoo_register_models`."""
+
+    def __call__(self, *, fully_conv: bool, num_classes: int, width_mult: float,
+                 dropout: float) -> Any: ...
+
+
+@runtime_checkable
+class AugmentationFactory(Protocol):
+    """``obj`` of :func:`vggzoo_register_augmentations`: returns a transform."""
+
+    def __call__(self, *, scale: Any, crop: int, pca: Any, **_: Any) -> Any: ...
+
+
+@runtime_checkable
+class Initializer(Protocol):
+    """``obj`` of :func:`vggzoo_register_initializers`: initialises in place."""
+
+    def __call__(self, model: Any, /, **options: Any) -> None: ...
+
+
+@runtime_checkable
+class EvalProtocolObject(Protocol):
+    """``obj`` of :func:`vggzoo_register_eval_protocols` (a
+    :class:`vggzoo.eval.protocols.EvalProtocol` subclass instance)."""
+
+    name: str
+    components: tuple[str, ...]
+
+    def posteriors(self, runner: Any, images: Any, *, flip: bool, batch_size: int,
+                   meter: Any = None) -> Any: ...
+
+    def combine(self, parts: Any) -> Any: ...
+
+
+@runtime_checkable
+class RunnerFactory(Protocol):
+    """``obj`` of :func:`vggzoo_register_runners`: keyword-only options ->
+    :class:`vggzoo.runtime.Runner`."""
+
+    def __call__(self, **options: Any) -> Any: ...
+
+
+@runtime_checkable
+class NamedWeightsObject(Protocol):
+    """``obj`` of :func:`vggzoo_register_weights` (a
+    :class:`vggzoo.weights.named.NamedWeights`)."""
+
+    model: str
+    file_name: str
+    sha256: str
+
+
+#: The ``obj`` kind of each hook, checked by ``register``.
+OBJECTS: dict[str, type] = {
+    "vggzoo_register_models": ModelBuilder,
+    "vggzoo_register_augmentations": AugmentationFactory,
+    "vggzoo_register_initializers": Initializer,
+    "vggzoo_register_eval_protocols": EvalProtocolObject,
+    "vggzoo_register_exporters": Exporter,
+    "vggzoo_register_runners": RunnerFactory,
+    "vggzoo_register_weights": NamedWeightsObject,
+}
 
 
 @hookspec
-def vggzoo_register_models(register: Register) -> None:
+def vggzoo_register_models(register: Register[ModelBuilder]) -> None:
     """Register model builders (selected by name: ``vggzoo.create(NAME)``).
 
     :param register: call ``register(name, obj, **info)`` once per model.
@@ -51,7 +128,8 @@ def vggzoo_register_models(register: Register) -> None:
     give an ``(N, K, h, w)`` class score map from ``score_map(x)`` (its
     spatial mean is the logits).
 
-    ``info`` keys (all optional; ``vggzoo list``/``vggzoo info`` show them):
+    ``info`` keys (all optional; :class:`vggzoo.plugins.info.ModelHookInfo`;
+    ``vggzoo list``/``vggzoo info`` show them):
 
     - ``config``: the paper's configuration letter (``"D"``);
     - ``aliases``: other names (``["D"]``);
@@ -73,7 +151,7 @@ def vggzoo_register_models(register: Register) -> None:
 
 
 @hookspec
-def vggzoo_register_augmentations(register: Register) -> None:
+def vggzoo_register_augmentations(register: Register[AugmentationFactory]) -> None:
     """Register training augmentations (selected by ``vggzoo train --augment NAME``).
 
     :param register: call ``register(name, obj, **info)`` once per augmentation.
@@ -99,7 +177,7 @@ def vggzoo_register_augmentations(register: Register) -> None:
 
 
 @hookspec
-def vggzoo_register_initializers(register: Register) -> None:
+def vggzoo_register_initializers(register: Register[Initializer]) -> None:
     """Register weight initializers (selected by ``vggzoo train --init NAME``).
 
     :param register: call ``register(name, obj, **info)`` once per initializer.
@@ -126,7 +204,7 @@ def vggzoo_register_initializers(register: Register) -> None:
 
 
 @hookspec
-def vggzoo_register_eval_protocols(register: Register) -> None:
+def vggzoo_register_eval_protocols(register: Register[EvalProtocolObject]) -> None:
     """Register evaluation protocols (selected by ``vggzoo eval --protocol NAME``).
 
     :param register: call ``register(name, obj, **info)`` once per protocol.
@@ -154,12 +232,12 @@ def vggzoo_register_eval_protocols(register: Register) -> None:
 
 
 @hookspec
-def vggzoo_register_exporters(register: Register) -> None:
+def vggzoo_register_exporters(register: Register[Exporter]) -> None:
     """Register export formats (selected by ``vggzoo-export MODEL --format NAME``).
 
     :param register: ``register(name, obj, **info)``, once per format.
 
-    ``obj`` must be a :class:`vggzoo_export.core.exporter.Exporter`, a callable
+    ``obj`` must be a :class:`vggzoo.plugins.exporters.Exporter`, a callable
 
     .. code-block:: python
 
@@ -173,14 +251,16 @@ def vggzoo_register_exporters(register: Register) -> None:
       write.  Write atomically (:func:`vggzoo.io.atomic_path`): on failure
       nothing is left behind.
     - Every option is a keyword parameter with a default.  Options are
-      checked against the signature before any exporter of a command runs;
-      an unknown one is a one-line
+      checked once against the signature before any exporter of a command
+      runs, and converted by their annotations (a value is only as checked
+      as its annotation: write ``Literal["a", "b"]``, not ``str``, for a
+      choice); an unknown one is a one-line
       :class:`vggzoo_export.errors.ExporterOptionError` naming close
       matches.  (A ``**options`` parameter turns that check off: avoid it.)
     - Optionally ``obj.check(output, **options)`` rejects bad values (a
       missing package, malformed shapes) before any work; it receives the
       options it names.
-    - Return a :class:`vggzoo_export.core.exporter.ExportReport`: the main
+    - Return a :class:`vggzoo.plugins.exporters.ExportReport`: the main
       ``path``, every file written (``files``), the written file's
       ``metadata`` (:class:`vggzoo_export.core.metadata.ExportMetadata`), the
       ``parity`` check against PyTorch (max abs difference per input size;
@@ -188,7 +268,7 @@ def vggzoo_register_exporters(register: Register) -> None:
       precision, the ``agreement`` with fp32
       (:class:`vggzoo_export.core.parity.AgreementReport`).
 
-    ``info`` keys:
+    ``info`` keys (:class:`vggzoo.plugins.info.ExporterHookInfo`):
 
     - ``suffix``: appended to the model name for the default output
       (``".onnx"`` -> ``vgg16.onnx``); ``""`` for a folder.
@@ -204,7 +284,7 @@ def vggzoo_register_exporters(register: Register) -> None:
 
         from safetensors.torch import save_file
         from vggzoo.io import atomic_path
-        from vggzoo_export.core.exporter import ExportReport
+        from vggzoo.plugins.exporters import ExportReport
         from vggzoo_export.core.metadata import describe
 
         def export_weights(model, output, /, *, fully_conv: bool = True):
@@ -225,7 +305,7 @@ def vggzoo_register_exporters(register: Register) -> None:
 
 
 @hookspec
-def vggzoo_register_runners(register: Register) -> None:
+def vggzoo_register_runners(register: Register[RunnerFactory]) -> None:
     """Register inference backends (selected by ``--backend NAME``).
 
     :param register: call ``register(name, obj, **info)`` once per backend.
@@ -267,7 +347,7 @@ def vggzoo_register_runners(register: Register) -> None:
 
 
 @hookspec
-def vggzoo_register_weights(register: Register) -> None:
+def vggzoo_register_weights(register: Register[NamedWeightsObject]) -> None:
     """Register named weights (``vgg16.tv_in1k``, selected by ``weights=NAME``
     or ``pretrained=True``).
 

@@ -24,6 +24,7 @@ converted before the target builds anything.
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import importlib
 import inspect
@@ -42,33 +43,48 @@ _NONE = frozenset({"none", "null"})
 
 
 class LazyCallable:
-    """A callable named ``"package.module:function"``, imported on first use.
+    """A callable named ``"package.module:function"``, imported on first use:
+    the one "load on first use" wrapper of every kind of plugin object
+    (runner factories, augmentations, export formats).
 
     ``inspect.signature`` and :func:`check_options` see the target's
     parameters (through ``__wrapped__``), so a registry can hold it without
     importing onnxruntime or TensorRT while options are still checked.
+    ``check="package.module:function"`` names an export format's value
+    check (:func:`vggzoo.plugins.exporters.check_values` calls it).
 
     >>> build = LazyCallable("vggzoo_export.onnx.runner:build_ort_runner")
     >>> runner = build(onnx="vgg16.onnx")
     """
 
-    def __init__(self, target: str, doc: str | None = None) -> None:
-        module, sep, name = target.partition(":")
-        if not sep or not module or not name:
-            raise ValueError(f"LazyCallable target {target!r}: write 'package.module:function'")
+    def __init__(self, target: str, doc: str | None = None, *, check: str | None = None) -> None:
+        for text in (target, *([check] if check else [])):
+            module, sep, name = text.partition(":")
+            if not sep or not module or not name:
+                raise ValueError(f"LazyCallable target {text!r}: write 'package.module:function'")
         self.target = target
         self.__doc__ = doc or f"{target}, imported on first use."
+        self._check = check
         self._resolved: Callable[..., Any] | None = None
+
+    @staticmethod
+    def _import(target: str) -> Callable[..., Any]:
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     @property
     def __wrapped__(self) -> Callable[..., Any]:
         if self._resolved is None:
-            module, _, name = self.target.partition(":")
-            self._resolved = getattr(importlib.import_module(module), name)
+            self._resolved = self._import(self.target)
         return self._resolved
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.__wrapped__(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "check" and self.__dict__.get("_check"):
+            return self._import(self._check)
+        raise AttributeError(name)
 
     def __repr__(self) -> str:
         return f"LazyCallable({self.target!r})"
@@ -112,27 +128,37 @@ def check_keys(func: Callable[..., Any], options: Mapping[str, Any], *, what: st
 
 
 def check_options(func: Callable[..., Any], options: Mapping[str, Any], *,
-                  what: str, positional: int = 0) -> dict[str, Any]:
+                  what: str, positional: int = 0, flags: Mapping[str, str] | None = None,
+                  fix: str = "drop it or correct its name",
+                  error: type[OptionError] = OptionError) -> dict[str, Any]:
     """``options`` checked against ``func``'s parameters (:func:`check_keys`)
-    and converted by their types (:func:`convert_option`).
+    and converted by their types (:func:`convert_option`): the signature is
+    read once, here, for both.
 
     ``what`` names the receiver in errors (``"backend 'torch'"``).  Raises
-    :class:`~vggzoo.errors.OptionError` for an unknown key or a value its
-    parameter's type cannot take.
+    ``error`` for an unknown key or a value its parameter's type cannot take.
     """
-    if check_keys(func, options, what=what, positional=positional) is None:
+    if check_keys(func, options, what=what, positional=positional, flags=flags, fix=fix,
+                  error=error) is None:
         return dict(options)
     hints = _type_hints(func)
-    return {key: convert_option(key, value, hints.get(key, Any), what=what)
-            for key, value in options.items()}
+    try:
+        return {key: convert_option(key, value, hints.get(key, Any), what=what)
+                for key, value in options.items()}
+    except OptionError as exc:
+        if error is OptionError or isinstance(exc, error):
+            raise
+        raise error(str(exc)) from None
 
 
 def convert_option(key: str, value: Any, annotation: Any, *, what: str = "option") -> Any:
     """A command-line string ``value`` converted to ``annotation``; other
     values (given through the API) pass unchanged."""
-    if not isinstance(value, str) or annotation is Any:
+    if annotation is Any:
         return value
     choices = _flatten(annotation)
+    if not isinstance(value, str):
+        return _checked_literal(key, value, choices, what=what)
     text = value.strip().lower()
     for kind in choices:  # the order below, not the annotation's, decides
         if kind is type(None) and text in _NONE:
@@ -156,7 +182,56 @@ def convert_option(key: str, value: Any, annotation: Any, *, what: str = "option
             return float(value)
         except ValueError:
             pass
+    for kind in choices:
+        items = _parse_items(value, kind)
+        if items is not None:
+            return items
     if any(c in (str, Path, os.PathLike) or typing.get_origin(c) is os.PathLike for c in choices):
+        return value
+    raise OptionError(f"{what}: {key}={value!r} is not {_describe(choices)}; "
+                      f"write e.g. {key}={_example(choices)}")
+
+
+_SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
+
+
+def _parse_items(text: str, annotation: Any) -> Any:
+    """``"224x224,256x320"`` for ``Sequence[tuple[int, int]]``, ``"256,384"``
+    for ``Sequence[int]``, ``"224x320"`` for ``tuple[int, int]``: items of a
+    sequence are comma-separated, fields of a fixed tuple ``x``-separated;
+    ``None`` when ``text`` does not fit ``annotation``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin not in _SEQUENCES or not args:
+        return None
+    fixed = origin is tuple and Ellipsis not in args
+    parts = text.lower().split("x") if fixed else [t for t in text.split(",") if t.strip()]
+    kinds = args if fixed else [args[0]] * len(parts)
+    if not parts or len(parts) != len(kinds):
+        return None
+    items = []
+    for part, kind in zip(parts, kinds):
+        if kind in (int, float):
+            try:
+                items.append(kind(part.strip()))
+            except ValueError:
+                return None
+        else:
+            item = _parse_items(part.strip(), kind)
+            if item is None:
+                return None
+            items.append(item)
+    return tuple(items) if origin is tuple else items
+
+
+def _checked_literal(key: str, value: Any, choices: list[Any], *, what: str) -> Any:
+    """An API value of a ``Literal``-only parameter must be one of its
+    choices; other values pass (their type is the caller's business)."""
+    literals = [c for c in choices if typing.get_origin(c) is typing.Literal]
+    if not literals or len(literals) != len([c for c in choices if c is not type(None)]):
+        return value
+    if value is None and type(None) in choices:
+        return value
+    if any(value in typing.get_args(literal) for literal in literals):
         return value
     raise OptionError(f"{what}: {key}={value!r} is not {_describe(choices)}; "
                       f"write e.g. {key}={_example(choices)}")
@@ -184,6 +259,8 @@ def _describe(choices: list[Any]) -> str:
             names.append("one of " + ", ".join(map(str, typing.get_args(c))))
         elif c is type(None):
             names.append("none")
+        elif typing.get_origin(c) in _SEQUENCES:
+            names.append(f"of the form {_example([c])}")
         else:
             names.append({bool: "true/false", int: "an integer", float: "a number"}.get(
                 c, getattr(c, "__name__", str(c))))
@@ -192,6 +269,11 @@ def _describe(choices: list[Any]) -> str:
 
 def _example(choices: list[Any]) -> str:
     for c in choices:
+        origin, args = typing.get_origin(c), typing.get_args(c)
+        if origin in _SEQUENCES and args:
+            fixed = origin is tuple and Ellipsis not in args
+            items = [_example([a]) for a in (args if fixed else args[:1] * 2)]
+            return ("x" if fixed else ",").join(items)
         if typing.get_origin(c) is typing.Literal:
             return str(typing.get_args(c)[0])
         if c in (bool, int, float):

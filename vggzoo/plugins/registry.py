@@ -15,7 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from ..errors import DuplicateNameError, UnknownNameError
+from ..errors import DuplicateNameError, RegistrationError, UnknownNameError
+from .hookspecs import OBJECTS
+from .info import (AugmentationHookInfo, EvalProtocolHookInfo, ExporterHookInfo, HookInfo,
+                   InitializerHookInfo, ModelHookInfo, RunnerHookInfo, WeightsHookInfo, make_info)
 
 T = TypeVar("T")
 
@@ -27,11 +30,12 @@ class Entry(Generic[T]):
     name: str
     obj: T
     source: str
-    info: dict[str, Any] = field(default_factory=dict)
+    #: The hook's typed ``info`` (:mod:`vggzoo.plugins.info`), defaults filled in.
+    info: HookInfo = field(default_factory=HookInfo)
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return tuple(self.info.get("aliases", ()))
+        return self.info.aliases
 
 
 class Deferred(Generic[T]):
@@ -61,11 +65,15 @@ class Registry(Generic[T]):
     'tiny'
     """
 
-    def __init__(self, kind: str, *, hook: str | None = None,
+    def __init__(self, kind: str, *, hook: str | None = None, info: type[HookInfo] = HookInfo,
                  on_first_use: Callable[[], None] | None = None) -> None:
         self.kind = kind
         #: The pluggy hook through which plugins fill this registry.
         self.hook = hook
+        #: The dataclass ``register(name, obj, **info)`` checks ``info`` against.
+        self.info_type = info
+        #: The :class:`typing.Protocol` a registered ``obj`` must satisfy.
+        self.obj_type: type | None = OBJECTS.get(hook or "")
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
         self._on_first_use = on_first_use
@@ -82,18 +90,31 @@ class Registry(Generic[T]):
     def register(self, name: str, obj: T, *, source: str = "<code>", **info: Any) -> None:
         """Add ``obj`` under ``name`` (and ``info["aliases"]``).
 
-        Raises :class:`DuplicateNameError` naming both sources when a name or
-        alias is taken.
+        Raises :class:`~vggzoo.errors.RegistrationError` for an ``info`` key
+        the hook does not take (close matches named) and
+        :class:`DuplicateNameError` naming both sources when a name or alias
+        is taken.
         """
-        for key in (name, *info.get("aliases", ())):
+        what = f"{self.kind} {name!r} from {source!r}"
+        typed = make_info(self.info_type, info, what=what)
+        self._check_obj(obj, what)
+        for key in (name, *typed.aliases):
             taken = self._owner(key)
             if taken is not None:
                 raise DuplicateNameError(
                     f"{self.kind} name {key!r} from {source!r} is already registered by "
                     f"{taken.source!r}; rename one of them or uninstall one plugin")
-        self._entries[name] = Entry(name, obj, source, dict(info))
-        for alias in info.get("aliases", ()):
+        self._entries[name] = Entry(name, obj, source, typed)
+        for alias in typed.aliases:
             self._aliases[alias] = name
+
+    def _check_obj(self, obj: Any, what: str) -> None:
+        kind = self.obj_type
+        if kind is None or isinstance(obj, (Deferred, kind)):
+            return
+        doc = (kind.__doc__ or "").strip().splitlines()[0]
+        raise RegistrationError(f"{what}: obj must be a {kind.__name__} ({doc}), got "
+                                f"{type(obj).__name__} {obj!r:.60}")
 
     def clear(self, *, on_first_use: Callable[[], None] | None = None) -> None:
         """Drop every entry; ``on_first_use`` re-arms lazy filling."""
@@ -162,18 +183,20 @@ def _load_plugins() -> None:
     plugins.load()
 
 
-MODELS: Registry = Registry("model", hook="vggzoo_register_models", on_first_use=_load_plugins)
+MODELS: Registry = Registry("model", hook="vggzoo_register_models", info=ModelHookInfo,
+                            on_first_use=_load_plugins)
 AUGMENTATIONS: Registry = Registry("augmentation", hook="vggzoo_register_augmentations",
-                                   on_first_use=_load_plugins)
+                                   info=AugmentationHookInfo, on_first_use=_load_plugins)
 INITIALIZERS: Registry = Registry("initializer", hook="vggzoo_register_initializers",
-                                  on_first_use=_load_plugins)
+                                  info=InitializerHookInfo, on_first_use=_load_plugins)
 EVAL_PROTOCOLS: Registry = Registry("evaluation protocol", hook="vggzoo_register_eval_protocols",
-                                    on_first_use=_load_plugins)
+                                    info=EvalProtocolHookInfo, on_first_use=_load_plugins)
 EXPORTERS: Registry = Registry("exporter", hook="vggzoo_register_exporters",
-                               on_first_use=_load_plugins)
-RUNNERS: Registry = Registry("runner", hook="vggzoo_register_runners", on_first_use=_load_plugins)
-WEIGHTS: Registry = Registry("named weights", hook="vggzoo_register_weights",
+                               info=ExporterHookInfo, on_first_use=_load_plugins)
+RUNNERS: Registry = Registry("runner", hook="vggzoo_register_runners", info=RunnerHookInfo,
                              on_first_use=_load_plugins)
+WEIGHTS: Registry = Registry("named weights", hook="vggzoo_register_weights",
+                             info=WeightsHookInfo, on_first_use=_load_plugins)
 
 ALL: tuple[Registry, ...] = (MODELS, AUGMENTATIONS, INITIALIZERS, EVAL_PROTOCOLS, EXPORTERS, RUNNERS,
                              WEIGHTS)

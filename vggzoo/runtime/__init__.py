@@ -8,3 +8,7 @@ from .files import backend_for_file, open_file
 from .torch_runner import TorchRunner
 
 __all__ = ["Runner", "TorchRunner", "backend_for_file", "create_runner", "open_file"]
+
+from .._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {}, globals())  # submodules on first use

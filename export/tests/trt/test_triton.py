@@ -11,8 +11,8 @@ import vggzoo
 from vggzoo.errors import OptionError
 from vggzoo_export.cli.trt import add_trt_arguments
 from vggzoo_export.trt.sidecar import read_sidecar, sidecar_path
-from vggzoo_export.triton.repository import write_repository
-from vggzoo_export.cli.triton import add_triton_arguments, write_from_args
+from vggzoo_export.triton.repository import export_triton, write_repository
+from vggzoo_export.cli.triton import add_triton_arguments, triton_options, triton_source
 
 from test_trt_sidecar import make_engine
 
@@ -82,6 +82,12 @@ def _parse(*argv):
     add_trt_arguments(parser)       # both groups on one parser: --max-batch is shared
     add_triton_arguments(parser)
     return parser.parse_args(list(argv))
+
+
+def write_from_args(args, model_name, *, onnx_path=None):
+    """What ``vggzoo-export --triton`` hands the ``triton`` exporter."""
+    source = triton_source(args, onnx_path=onnx_path)
+    return export_triton(source, args.triton, **triton_options(args, model_name)).path
 
 
 def test_cli_arguments_write_the_repository(tiny_onnx, tmp_path):

@@ -7,8 +7,9 @@ import pytest
 
 from vggzoo.errors import InputSizeError, OptionError
 from vggzoo_export.trt.builder import parse_bytes
-from vggzoo_export.cli.trt import add_trt_arguments, profiles_from_args
-from vggzoo_export.trt.profiles import (Profile, derive_profiles, explicit_profile, profile_scales,
+from vggzoo_export.cli.trt import add_trt_arguments, trt_options
+from vggzoo_export.trt.profiles import (Profile, derive_profiles, explicit_profile, plan_profiles,
+                                        profile_scales,
                                         parse_shape, select_profile)
 
 
@@ -76,6 +77,13 @@ def _parse(*argv):
     parser = argparse.ArgumentParser()
     add_trt_arguments(parser)
     return parser.parse_args(list(argv))
+
+
+def profiles_from_args(args):
+    """The profiles the ``tensorrt`` exporter plans from the parsed flags."""
+    options = trt_options(args)
+    return plan_profiles(**{k: options[k] for k in ("scales", "max_batch", "max_aspect",
+                                                     "min_shape", "opt_shape", "max_shape")})
 
 
 def test_cli_arguments_give_profiles_and_what_to_record_for_a_rebuild():

@@ -13,12 +13,13 @@ from vggzoo.errors import BackendUnavailableError, InputSizeError, OptionError
 from vggzoo.runtime import create_runner
 from vggzoo_export.trt.availability import (missing_tensorrt_error, parse_version,
                                             tensorrt_available)
-from vggzoo_export.cli.trt import add_trt_arguments, build_from_args
+from vggzoo_export.cli.trt import add_trt_arguments, trt_options
 from vggzoo.data.preprocess import Preprocessing
 from vggzoo_export.errors import ArtifactError
 from vggzoo_export.core.metadata import ExportMetadata
-from vggzoo_export.trt.runner import logits_output, model_facts, split_batch
-from vggzoo_export.trt.sidecar import TensorInfo
+from vggzoo_export.trt.runner import logits_output, split_batch
+from vggzoo_export.trt.export import export_tensorrt
+from vggzoo_export.trt.sidecar import TensorInfo, read_sidecar
 
 from trt_helpers import requires_cuda, requires_tensorrt
 
@@ -38,7 +39,7 @@ def test_trt_fails_at_once_without_tensorrt(tiny_onnx, tmp_path):
     add_trt_arguments(parser)
     args = parser.parse_args(["--trt", "--precision", "fp16"])
     with pytest.raises(BackendUnavailableError, match=r'pip install "vggzoo-export\[tensorrt\]"'):
-        build_from_args(args, tiny_onnx[0], tmp_path / "x.plan")
+        export_tensorrt(tiny_onnx[0], tmp_path / "x.plan", **trt_options(args))
     assert not (tmp_path / "x.plan").exists()
 
 
@@ -63,10 +64,10 @@ def test_helpers_pick_the_logits_read_metadata_and_split_batches():
     assert logits_output(outputs).name == "logits"
     meta = ExportMetadata(PretrainedCfg("vgg11", num_classes=10, preprocessing=Preprocessing(
         "t", (0.5, 0.5, 0.5), (0.2, 0.2, 0.2))), config={}, weights_sha256="0")
-    pre, min_size = model_facts(meta.to_props())
-    assert pre.mean == (0.5, 0.5, 0.5) and min_size == 224
+    read = ExportMetadata.from_props(meta.to_props(), source="the engine's ONNX file")
+    assert read.preprocessing.mean == (0.5, 0.5, 0.5) and read.min_input_size == 224
     with pytest.raises(ArtifactError, match="not a vggzoo export"):
-        model_facts({})
+        ExportMetadata.from_props({}, source="the engine's ONNX file")
     assert [p.shape[0] for p in split_batch(torch.zeros(10, 3, 4, 4), 4)] == [4, 4, 2]
     assert parse_version("10.13.0.35") == (10, 13, 0, 35)
     assert parse_version("11.0.0rc1") == (11, 0, 0)
@@ -86,7 +87,8 @@ def test_engine_matches_onnxruntime_and_rejects_shapes_outside_its_profiles(
                               "--max-batch", "4", "--max-aspect", "1.5",
                               "--timing-cache", str(tmp_path / "timing.cache")])
     engine = tmp_path / f"tiny-{precision}.plan"
-    sidecar = build_from_args(args, tiny_onnx[0], engine, log=lambda _: None)
+    export_tensorrt(tiny_onnx[0], engine, **trt_options(args))
+    sidecar = read_sidecar(engine)
     assert (tmp_path / "timing.cache").stat().st_size > 0
     if precision != "fp32":
         assert sidecar.check["top1_agreement"] == 1.0

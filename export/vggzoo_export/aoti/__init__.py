@@ -1,1 +1,5 @@
 """AOTInductor packages: export and runner (:mod:`.package`)."""
+
+from vggzoo._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {}, globals())  # submodules on first use

@@ -40,7 +40,7 @@ from vggzoo.runtime.base import Runner, run_in_pieces
 from ..core.artifacts import staged_artifact
 from ..errors import ArtifactError, ExportError
 from ..core.contract import AOTI_ENTRY_KEY
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import ExportMetadata, describe
 from ..core.network import ScoreMapAndLogits, prepare
 from ..core.parity import FP32_TOLERANCE, check_parity

@@ -12,16 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vggzoo import io
 from vggzoo.cli.errors import add_debug_argument, debug_enabled, run_command
-from vggzoo.errors import OptionError, VggzooError
 
-from ..core.artifacts import check_writable
-from ..core.contract import DEFAULT_TEST_SCALES
 from ..core.parity import parse_hw
 
 SUBCOMMANDS = ("bench", "demo")
@@ -35,12 +31,9 @@ def _int_list(text: str) -> list[int]:
 
 
 def _scale_list(text: str) -> list[int]:
-    from vggzoo.data.scales import parse_scales
+    from .steps import scale_list
 
-    try:
-        return parse_scales(text)
-    except VggzooError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return scale_list(text)
 
 
 def _size_list(text: str) -> list[tuple[int, int]]:
@@ -89,40 +82,10 @@ def export_parser() -> argparse.ArgumentParser:
                    help="class count (default: what the weights record, else 1000)")
     p.add_argument("--width-mult", type=float, default=None,
                    help="width multiplier (default: what the weights record, else 1)")
-    p.add_argument("--protocol", choices=("dense",),
-                   help="also export the paper's whole test protocol as one graph")
-    p.add_argument("--scales", type=_scale_list, default=None,
-                   help="test scales Q of --protocol, and of the --trt profiles "
-                        "(default 256,384,512)")
-    add_int8_arguments(p)
-    from .trt import add_trt_arguments
-    from .triton import add_triton_arguments
+    from .plan import add_step_arguments
 
-    add_trt_arguments(p)
-    add_triton_arguments(p)
+    add_step_arguments(p)  # --int8, --protocol, --trt, --triton: the registered formats' own
     return p
-
-
-def add_int8_arguments(p: argparse.ArgumentParser) -> None:
-    from ..onnx.int8 import DEFAULT_AGREEMENT_IMAGES, DEFAULT_CALIBRATION_IMAGES, DEFAULT_MIN_AGREEMENT
-
-    g = p.add_argument_group("int8 (calibrated static quantization, CPU)")
-    g.add_argument("--int8", action="store_true",
-                   help="write a calibrated int8 (QDQ) network, checked against fp32 on "
-                        "held-out images of --calibrate")
-    g.add_argument("--calibrate", type=Path, metavar="DIR",
-                   help="folder of images like the ones the model will see (searched "
-                        "recursively); some calibrate, others check the agreement")
-    g.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES,
-                   metavar="N", help=f"images to calibrate on (default {DEFAULT_CALIBRATION_IMAGES})")
-    g.add_argument("--calibration-scales", type=_scale_list, default=None, metavar="Q,...",
-                   help="test scales to calibrate and check at (default: the weights' recorded "
-                        "test scale, else 224)")
-    g.add_argument("--agreement-images", type=int, default=DEFAULT_AGREEMENT_IMAGES, metavar="M",
-                   help=f"held-out images to check on, at most (default {DEFAULT_AGREEMENT_IMAGES})")
-    g.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT, metavar="X",
-                   help=f"top-1 agreement with fp32 (0-1) below which nothing is written "
-                        f"(default {DEFAULT_MIN_AGREEMENT})")
 
 
 def bench_parser() -> argparse.ArgumentParser:
@@ -166,164 +129,13 @@ def demo_parser() -> argparse.ArgumentParser:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from .plan import plan_export
+
     run_steps(args, plan_export(args))
     return 0
 
 
-@dataclass
-class Step:
-    """One registered exporter of a ``vggzoo-export MODEL`` run."""
-
-    format: str
-    output: Path
-    options: dict[str, Any]
-    #: What it converts: ``None`` for the model, else a file an earlier step
-    #: writes (or ``--onnx`` / ``--engine`` names).
-    source: Path | None = None
-    #: The command-line flag of each option, for error messages.
-    flags: dict[str, str] = field(default_factory=dict)
-    #: File name suggested when ``-o`` names a folder.
-    default_name: str | None = None
-
-
-#: Flags of the network exporters' options.
-NETWORK_FLAGS = {"opset": "--opset", "batch": "--batch", "exporter": "--exporter",
-                 "sizes": "--sizes", "fp16": "--fp16"}
-
-
-def plan_export(args: argparse.Namespace) -> list[Step]:
-    """The exporters this command line asks for, in order, with every
-    option and output checked: nothing is built or written before all pass.
-
-    ``--format F`` (default onnx) exports the model; ``--protocol dense``,
-    ``--trt`` and ``--triton`` chain the ``protocol-dense``, ``tensorrt``
-    and ``triton`` exporters on the ONNX file (``--onnx FILE`` instead of a
-    fresh export for the last two)."""
-    from vggzoo.cli.output import echo
-    from vggzoo.plugins.options import check_options as typed_options
-    from vggzoo.plugins.registry import EXPORTERS
-
-    from ..core.exporter import check_options
-    from .trt import trt_options
-    from .triton import triton_options, triton_source
-
-    if args.int8 or args.calibrate:
-        return _checked_steps([_int8_step(args)])
-    serving = bool(args.trt or args.triton)
-    if serving and (args.format != "onnx" or args.protocol):
-        raise VggzooError("--trt / --triton build from the fully-convolutional ONNX file: "
-                          "drop --format and --protocol")
-    if args.triton and args.triton_backend == "tensorrt" and not (args.trt or args.engine):
-        raise VggzooError("--triton with --backend tensorrt needs an engine: add --trt to build "
-                          "one, or --engine PLAN")
-    entry = EXPORTERS.get(args.format)
-    if entry.info.get("input", "model") != "model":
-        raise OptionError(f"format {args.format!r} converts an exported file, not a model "
-                          f"({entry.info.get('description', '')}): use its own flag, or "
-                          f"--format onnx / aoti")
-    if args.protocol and (args.format != "onnx" or args.batch is not None):
-        raise VggzooError("--protocol dense needs --format onnx and a dynamic batch (the flip "
-                          "doubles the batch inside the graph); drop --batch / --format")
-    if args.num_classes == 0:
-        from vggzoo.models.vgg import NO_CLASSES
-
-        raise VggzooError(NO_CLASSES)
-    steps: list[Step] = []
-    if serving and args.onnx:
-        network = Path(args.onnx)
-        name = _onnx_model_name(network)
-    else:
-        name = vggzoo_name(model_name(args))
-        default = name + entry.info.get("suffix", "")
-        if serving:
-            network = Path(name + ".onnx") if args.trt or args.output is None else args.output
-        else:
-            network = Path(args.output or default)
-        options = {k: v for k, v in {"opset": args.opset, "batch": args.batch,
-                                     "exporter": args.exporter, "sizes": args.sizes}.items()
-                   if v is not None}
-        if args.fp16:
-            options["fp16"] = True
-        extra = export_options(args.export_option)
-        check_options(args.format, entry.obj, extra, flags=dict.fromkeys(extra, "--export-option"))
-        options.update(typed_options(entry.obj, extra, positional=2,
-                                     what=f"format {args.format!r}"))
-        steps.append(Step(args.format, network, options,
-                          flags={**NETWORK_FLAGS, **dict.fromkeys(extra, "--export-option")},
-                          default_name=default))
-    if args.protocol:
-        steps.append(Step(f"protocol-{args.protocol}", protocol_path(network),
-                          {"scales": list(args.scales or DEFAULT_TEST_SCALES)}, network,
-                          {"scales": "--scales"}))
-    engine = None
-    if args.trt:
-        engine = Path(args.output or name + ".plan")
-        steps.append(Step("tensorrt", engine, {**trt_options(args), "log": echo}, network))
-    if args.triton:
-        steps.append(Step("triton", Path(args.triton), triton_options(args, name),
-                          triton_source(args, onnx_path=network, engine_path=engine)))
-    return _checked_steps(steps)
-
-
-def _checked_steps(steps: list[Step]) -> list[Step]:
-    """``steps`` after every option of every step, then every value and
-    output, passed their checks: nothing is built before all pass."""
-    from vggzoo.plugins.registry import EXPORTERS
-
-    from ..core.exporter import check_options, check_values
-
-    for step in steps:  # every option of every step, before any value check
-        check_options(step.format, EXPORTERS.get(step.format).obj, step.options,
-                      flags=step.flags)
-    for step in steps:
-        exporter = EXPORTERS.get(step.format)
-        check_values(exporter.obj, step.output, step.options)
-        if not exporter.info.get("folder"):
-            check_writable(step.output, step.default_name)
-    return steps
-
-
-#: Flags of the int8 exporter's options.
-INT8_FLAGS = {"calibrate": "--calibrate", "calibration_images": "--calibration-images",
-              "agreement_images": "--agreement-images", "min_agreement": "--min-agreement",
-              "scales": "--calibration-scales", "opset": "--opset"}
-
-
-def _int8_step(args: argparse.Namespace) -> Step:
-    """``--int8 --calibrate DIR``: the ``int8`` exporter, checked like every
-    step (the calibrated network is written only when it agrees with fp32
-    on held-out images, see :mod:`.int8`)."""
-    if not (args.int8 and args.calibrate):
-        raise VggzooError("int8 export needs both --int8 and --calibrate DIR (a folder of images "
-                          "like the ones the model will see)")
-    if (args.format != "onnx" or args.protocol or args.fp16 or args.trt or args.triton
-            or args.export_option):
-        raise VggzooError("--int8 writes one ONNX network: drop --format, --protocol, --fp16, "
-                          "--trt, --triton and --export-option")
-    if args.weights is None:
-        raise VggzooError("--int8 calibrates real weights: pass --weights W (random weights "
-                          "give meaningless activation ranges)")
-    default = vggzoo_name(model_name(args)) + ".int8.onnx"
-    options = {"calibrate": args.calibrate, "calibration_images": args.calibration_images,
-               "agreement_images": args.agreement_images, "min_agreement": args.min_agreement,
-               "scales": args.calibration_scales,
-               **({"opset": args.opset} if args.opset is not None else {})}
-    return Step("int8", Path(args.output or default), options, flags=INT8_FLAGS,
-                default_name=default)
-
-
-def export_options(items: Sequence[str]) -> dict[str, str]:
-    """``--export-option KEY=VALUE`` strings as a dict (values still strings)."""
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise OptionError(f"--export-option {item!r}: write KEY=VALUE, e.g. fully_conv=false")
-        options[key.strip().replace("-", "_")] = value
-    return options
-
-
-def _checked(report: Any, step: Step) -> str:
+def _checked(report: Any, step: Any) -> str:
     """The line that says how the written file was checked."""
     if report.agreement is not None:
         threshold = step.options.get("min_agreement")
@@ -334,16 +146,27 @@ def _checked(report: Any, step: Step) -> str:
     return "Not checked against PyTorch: this format reports no parity check."
 
 
-def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
+def _table(report: Any, step: Any) -> tuple[str, list, str]:
+    """The model step's table: files, parity, agreement, seconds, notes."""
+    return (f"{report.metadata.model} exported as {step.format}", [
+        ("file", ", ".join(str(f) for f in report.files)),
+        *((("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}" for k, v in report.parity.items())),)
+          if report.parity else ()),
+        *((("agreement with fp32", report.agreement.summary()),)
+          if report.agreement is not None else ()),
+        ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)],
+        _checked(report, step))
+
+
+def run_steps(args: argparse.Namespace, steps: Sequence[Any]) -> None:
     """Run the planned exporters in order (each writes atomically) and
     print what each wrote and how it was checked."""
     import vggzoo
     from vggzoo.cli.output import echo, get_console, print_table
+    from vggzoo.plugins.exporters import Exporter
     from vggzoo.plugins.registry import EXPORTERS
 
-    from vggzoo.plugins.options import accepted_options
-
-    from ..core.exporter import Exporter
+    from .plan import model_name
 
     status = get_console(stderr=True).status
     model = None
@@ -365,77 +188,20 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Step]) -> None:
             table = None
 
     for step in steps:
-        entry = EXPORTERS.get(step.format)
-        exporter: Exporter = entry.obj
+        exporter: Exporter = EXPORTERS.get(step.format).obj
         if step.source is None:
             with status(f"exporting {model.pretrained_cfg.name} as {step.format} to "
                         f"{step.output}, then checking it ...") as shown:
-                log = {"log": shown.update} if "log" in (accepted_options(exporter, positional=2)
-                                                         or {}) else {}
+                log = {"log": shown.update} if step.takes_log and "log" not in step.options else {}
                 report = exporter(model, step.output, **step.options, **log)
-            table = (f"{report.metadata.model} exported as {step.format}", [
-                ("file", ", ".join(str(f) for f in report.files)),
-                *((("parity (max abs diff)", ", ".join(f"{k}: {v:.2g}"
-                                                       for k, v in report.parity.items())),)
-                  if report.parity else ()),
-                *((("agreement with fp32", report.agreement.summary()),)
-                  if report.agreement is not None else ()),
-                ("seconds", f"{report.seconds:.1f}"), *(("note", n) for n in report.notes)],
-                _checked(report, step))
-        elif step.format.startswith("protocol-"):
-            scales = step.options["scales"]
-            with status(f"building the dense protocol graph (scales {scales}) ..."):
-                report = exporter(step.source, step.output, **step.options)
-            row = (f"{report.path} (scales {scales}, parity "
-                   f"{max(report.parity.values()):.2g})")
-            if table is not None:
-                table[1].append(("protocol graph", row))
-            else:
-                echo(f"protocol graph: {row}")
-        else:
-            flush()
-            report = exporter(step.source, step.output, **step.options)
-            if step.format == "tensorrt":
-                echo(f"TensorRT engine: {report.path} (+ {report.path.name}.json), precision "
-                     f"{step.options['precision']}")
-            elif step.format == "triton":
-                echo(f"Triton model repository: {report.path}")
-            else:
-                echo(f"{step.format}: {', '.join(str(f) for f in report.files)}")
+            table = _table(report, step)
+            continue
+        flush()
+        log = {"log": echo} if step.takes_log and "log" not in step.options else {}
+        with status(f"{step.format}: writing {step.output} from {step.source} ..."):
+            report = exporter(step.source, step.output, **step.options, **log)
+        echo(step.summary(report, step.options))
     flush()
-
-
-def model_name(args: argparse.Namespace) -> str:
-    """MODEL, or the architecture the --weights record (a run directory,
-    a vggzoo .safetensors file or named weights)."""
-    if args.model is not None:
-        return args.model
-    if args.weights is not None:
-        from vggzoo.weights.files import read_facts
-
-        recorded = read_facts(args.weights).model
-        if recorded:
-            return recorded
-    raise VggzooError("which model? pass MODEL (e.g. vgg16) or --weights that record it "
-                      "(a training run directory, its model.safetensors, or vgg16.tv_in1k)")
-
-
-def vggzoo_name(model: str) -> str:
-    """The canonical registry name of a model name or alias (``D`` -> ``vgg16``)."""
-    from vggzoo.plugins.registry import MODELS
-
-    return MODELS.get(model).name
-
-
-def _onnx_model_name(path: Path) -> str:
-    from ..core.metadata import read_onnx_metadata
-
-    return read_onnx_metadata(path).model
-
-
-def protocol_path(network: Path) -> Path:
-    """``vgg16.onnx`` -> ``vgg16.dense.onnx``."""
-    return network.with_name(network.stem + ".dense" + network.suffix)
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -474,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..plugin import ensure_registered
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    ensure_registered()  # before the parser: the registered formats add their own flags
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "export"
     if command == "bench":
         parser, argv, run = bench_parser(), argv[1:], run_bench
@@ -485,7 +252,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def work() -> int:
-        ensure_registered()
         return run(args)
 
     return run_command(f"vggzoo-export {command}", work, debug=debug_enabled(args))

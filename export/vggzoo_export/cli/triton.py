@@ -12,7 +12,7 @@ from typing import Any
 from vggzoo.errors import OptionError
 
 from .trt import add_argument_once, add_max_batch_argument
-from ..triton.repository import TRITON_BACKENDS, export_triton
+from ..triton.repository import TRITON_BACKENDS
 
 
 def add_triton_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,12 +51,3 @@ def triton_source(args: argparse.Namespace, *, onnx_path: str | os.PathLike | No
         if model_file is None:
             raise OptionError("--triton with --backend onnxruntime needs the ONNX file")
     return Path(model_file)
-
-
-def write_from_args(args: argparse.Namespace, model_name: str, *,
-                    onnx_path: str | os.PathLike | None = None,
-                    engine_path: str | os.PathLike | None = None) -> Path:
-    """``--triton REPO``: write the repository from the ONNX file or engine
-    this command produced (or ``--engine``); returns the config path."""
-    source = triton_source(args, onnx_path=onnx_path, engine_path=engine_path)
-    return export_triton(source, args.triton, **triton_options(args, model_name)).path

@@ -12,14 +12,11 @@ The ``vggzoo-export`` command adds these arguments with
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Callable
 from typing import Any
 
 from ..trt.builder import DEFAULT_WORKSPACE
 from ..trt.precision import PRECISIONS
-from ..trt.profiles import DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH, Profile, plan_profiles
-from ..trt.sidecar import EngineSidecar
+from ..trt.profiles import DEFAULT_MAX_ASPECT, DEFAULT_MAX_BATCH
 
 
 def add_argument_once(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *flags: str,
@@ -76,22 +73,3 @@ def trt_options(args: argparse.Namespace) -> dict[str, Any]:
             "opt_shape": getattr(args, "profile_opt", None),
             "max_shape": getattr(args, "profile_max", None),
             "workspace": args.workspace, "timing_cache": args.timing_cache}
-
-
-def profiles_from_args(args: argparse.Namespace) -> tuple[list[Profile], dict]:
-    """The profiles the options ask for, and the options to record for a rebuild."""
-    options = trt_options(args)
-    return plan_profiles(**{k: options[k] for k in ("scales", "max_batch", "max_aspect",
-                                                     "min_shape", "opt_shape", "max_shape")})
-
-
-def build_from_args(args: argparse.Namespace, onnx_path: str | os.PathLike,
-                    engine_path: str | os.PathLike, *,
-                    log: Callable[[str], None] = print) -> EngineSidecar:
-    """``--trt``: :func:`.export.export_tensorrt` with the parsed options;
-    returns the engine's sidecar (with the fp16/bf16 agreement check)."""
-    from ..trt.export import export_tensorrt
-    from ..trt.sidecar import read_sidecar
-
-    export_tensorrt(onnx_path, engine_path, **trt_options(args), log=log)
-    return read_sidecar(engine_path)

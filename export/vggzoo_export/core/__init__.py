@@ -3,3 +3,7 @@
 written into exported files (:mod:`.metadata`), agreement with PyTorch
 (:mod:`.parity`), atomic artifacts (:mod:`.artifacts`) and the exported
 network function (:mod:`.network`)."""
+
+from vggzoo._lazy import lazy_attributes
+
+__getattr__, __dir__ = lazy_attributes(__name__, {}, globals())  # submodules on first use

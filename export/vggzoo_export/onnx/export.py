@@ -23,8 +23,9 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
@@ -33,7 +34,7 @@ from ..core.artifacts import staged_artifact
 from ..core.contract import (DEFAULT_OPSET, EXTERNAL_DATA_THRESHOLD, INPUT_NAME, OUTPUT_NAMES,
                        data_file_name)
 from ..errors import ExportError
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import describe
 from ..core.network import ScoreMapAndLogits, prepare
 from ..core.parity import DEFAULT_PARITY_SIZES, FP16_TOLERANCE, FP32_TOLERANCE, check_parity
@@ -42,8 +43,9 @@ EXPORTERS = ("torchscript", "dynamo")
 
 
 def export_onnx(model: nn.Module, output: str | os.PathLike, *, opset: int = DEFAULT_OPSET,
-                fp16: bool = False, batch: int | None = None, exporter: str = "torchscript",
-                parity_sizes: Iterable[tuple[int, int]] = DEFAULT_PARITY_SIZES,
+                fp16: bool = False, batch: int | None = None,
+                exporter: Literal["torchscript", "dynamo"] = "torchscript",
+                parity_sizes: Sequence[tuple[int, int]] = DEFAULT_PARITY_SIZES,
                 external_data_threshold: int = EXTERNAL_DATA_THRESHOLD) -> ExportReport:
     """Export ``model`` fully-convolutionally to ``output`` and verify it.
 

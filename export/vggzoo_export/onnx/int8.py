@@ -46,13 +46,14 @@ from torch import nn
 
 from vggzoo.runtime.machine import cpu_flags
 from vggzoo.models.cfg import PretrainedCfg
+from vggzoo.data.images import walk_images
 from vggzoo.data.preprocess import Preprocessing, to_input
 from vggzoo.data.scales import choose_test_scales
 
 from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
 from ..errors import ExportError
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import read_onnx_metadata
 from .export import export_onnx
 from ..core.parity import check_agreement, compare_runs
@@ -66,7 +67,6 @@ DEFAULT_AGREEMENT_IMAGES = 256
 DEFAULT_MIN_AGREEMENT = 0.99
 #: Held-out images needed at least, beyond the calibration ones.
 MIN_HELD_OUT = 4
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 #: CPU flags with the int8 dot-product instructions that need no 7-bit weights.
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
@@ -107,7 +107,7 @@ def split_images(root: str | os.PathLike, calibration: int, held_out: int) -> Im
     if calibration < 1 or held_out < MIN_HELD_OUT:
         raise ExportError(f"need at least 1 calibration image and {MIN_HELD_OUT} held-out images, "
                           f"got {calibration} and {held_out}")
-    images = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    images, _ = walk_images(root, hidden=False)
     if len(images) < calibration + MIN_HELD_OUT:
         raise ExportError(f"--calibrate {root} holds {len(images)} images but calibrating on "
                           f"{calibration} and checking on at least {MIN_HELD_OUT} others needs "
@@ -127,7 +127,7 @@ def image_batches(paths: Sequence[Path], pre: Preprocessing, scales: Sequence[in
     square so images of any shape stack."""
     from torchvision.transforms import v2
 
-    from vggzoo.eval.data import read_image
+    from vggzoo.data.images import read_image
 
     for scale in scales:
         transform = v2.Compose([to_input(pre, scale=scale), v2.CenterCrop(scale)])

@@ -152,7 +152,7 @@ class OrtRunner(Runner):
         props = self.session.get_modelmeta().custom_metadata_map
         if props.get(GRAPH_KEY) == PROTOCOL_GRAPH:
             raise ArtifactError(f"{self.path} is a whole-protocol graph (raw image in, posteriors "
-                                f"out); run it with vggzoo_export.protocol.graph.ProtocolSession")
+                                f"out); run it with vggzoo_export.protocol.session.ProtocolSession")
         self.metadata = ExportMetadata.from_props(props, source=str(self.path))
         self.metadata.describe_runner(self)
         self.fixed_batch = self.metadata.fixed_batch

@@ -1,6 +1,6 @@
 """The ``protocol-dense`` exporter: the paper's dense test protocol as one
 ONNX graph (:func:`vggzoo_export.protocol.graph.export_protocol_graph`)
-behind the :class:`vggzoo_export.core.exporter.Exporter` contract.  Its source
+behind the :class:`vggzoo.plugins.exporters.Exporter` contract.  Its source
 is an ONNX network written by the ``onnx`` exporter
 (``vggzoo-export MODEL --protocol dense`` chains the two)."""
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.contract import DEFAULT_TEST_SCALES
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 
 
 def export_dense_protocol(network: str | os.PathLike, output: str | os.PathLike, /, *,

@@ -44,15 +44,13 @@ import torch
 
 from ..core.artifacts import staged_artifact
 from ..errors import ExportError
-from ..core.contract import EXTERNAL_DATA_THRESHOLD, IMAGE_NAME, POSTERIORS_NAME, data_file_name
+from ..core.contract import EXTERNAL_DATA_THRESHOLD, data_file_name
 from ..core.parity import FP32_TOLERANCE
-from .builder import MIN_OPSET, build_protocol_graph
-from .reference import eval_dense_posteriors, log_posterior_diff, torch_dense_posteriors
+from .builder import build_protocol_graph
+from .reference import eval_dense_posteriors, log_posterior_diff
 from .session import ProtocolSession
 
-__all__ = ["IMAGE_NAME", "MIN_OPSET", "POSTERIORS_NAME", "ProtocolReport", "ProtocolSession",
-           "build_protocol_graph", "eval_dense_posteriors", "export_protocol_graph",
-           "log_posterior_diff", "torch_dense_posteriors"]
+__all__ = ["ProtocolReport", "export_protocol_graph"]
 
 
 @dataclass

@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 
-from vggzoo.data.preprocess import Preprocessing
 from vggzoo.runtime.base import Runner
 
 
@@ -22,22 +20,13 @@ def log_posterior_diff(got: torch.Tensor, expected: torch.Tensor) -> float:
 def eval_dense_posteriors(runner: Runner, image: torch.Tensor, scales: Sequence[int], *,
                           flip: bool = True) -> torch.Tensor:
     """(N, K) posteriors of ``vggzoo eval --protocol dense`` for uint8
-    (N, 3, H, W) or (3, H, W) images: :func:`vggzoo.eval.predict` itself,
+    (N, 3, H, W) or (3, H, W) images: :func:`vggzoo.eval.protocol_posteriors` itself,
     on any runner."""
-    from vggzoo.eval.evaluate import network_of, predict
+    from vggzoo.eval.network import network_of
+    from vggzoo.eval.posteriors import protocol_posteriors
     from vggzoo.plugins.registry import EVAL_PROTOCOLS
 
     images = list(image[None] if image.dim() == 3 else image)
     network = network_of(runner)
     network.scales = list(scales)
-    return predict([network], images, [EVAL_PROTOCOLS.get("dense").obj], flip=flip)["dense"]
-
-
-def torch_dense_posteriors(model: nn.Module, pre: Preprocessing, image: torch.Tensor,
-                           scales: Sequence[int], *, flip: bool = True) -> torch.Tensor:
-    """:func:`eval_dense_posteriors` of a PyTorch model with preprocessing ``pre``."""
-    from vggzoo.runtime import TorchRunner
-
-    runner = TorchRunner(model)
-    runner.preprocessing = pre
-    return eval_dense_posteriors(runner, image, scales, flip=flip)
+    return protocol_posteriors([network], images, [EVAL_PROTOCOLS.get("dense").obj], flip=flip)["dense"]

@@ -38,7 +38,7 @@ from vggzoo.io import atomic_path
 from vggzoo.models.cfg import PretrainedCfg
 
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import ExportMetadata
 from ..trt.sidecar import read_sidecar, sidecar_path
 

@@ -8,8 +8,7 @@ public names below load their module on first use, so importing one
 submodule (``vggzoo_export.trt.profiles``) does not import the others.
 """
 
-from importlib import import_module
-from typing import Any
+from vggzoo._lazy import lazy_attributes
 
 _LAZY = {
     "import_tensorrt": "availability", "missing_tensorrt_error": "availability",
@@ -25,8 +24,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -93,13 +93,15 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, *
                  workspace: int | str | None = DEFAULT_WORKSPACE,
                  timing_cache: str | os.PathLike | None = None,
                  build_args: dict[str, Any] | None = None,
-                 log: Callable[[str], None] = print) -> EngineSidecar:
+                 log: Callable[[str], None] | None = None) -> EngineSidecar:
     """Build ``engine_path`` (+ its ``.json`` sidecar) from an fp32 ONNX file.
 
     ``precision`` fp16/bf16 converts the graph first (:mod:`.precision`);
     ``profiles`` default to :func:`derive_profiles` of the paper's scales;
-    ``timing_cache`` defaults to :func:`default_timing_cache`.
+    ``timing_cache`` defaults to :func:`default_timing_cache`.  ``log``
+    receives progress lines (the CLI shows them); a library never prints.
     """
+    log = log or (lambda _msg: None)
     trt = import_tensorrt()
     check_precision(precision)
     profiles = list(profiles) if profiles else derive_profiles()

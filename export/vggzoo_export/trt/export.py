@@ -1,5 +1,5 @@
 """The ``tensorrt`` exporter: an engine (+ JSON sidecar) from a vggzoo ONNX
-file, behind the :class:`vggzoo_export.core.exporter.Exporter` contract.
+file, behind the :class:`vggzoo.plugins.exporters.Exporter` contract.
 
 ``vggzoo-export MODEL --trt`` exports the fp32 ONNX network, then calls
 :func:`export_tensorrt` with it; :func:`check_tensorrt` runs first, before
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..core.contract import DEFAULT_MAX_BATCH
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from .builder import DEFAULT_WORKSPACE
 from .profiles import DEFAULT_MAX_ASPECT, plan_profiles
 

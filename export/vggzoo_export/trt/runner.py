@@ -21,7 +21,6 @@ from typing import Any
 import torch
 
 from vggzoo.errors import OptionError, VggzooError
-from vggzoo.data.preprocess import Preprocessing
 from vggzoo.runtime.base import Runner
 
 from ..core.metadata import ExportMetadata
@@ -42,14 +41,6 @@ def logits_output(outputs: list[TensorInfo]) -> TensorInfo:
         raise VggzooError(f"expected exactly one (N, K) logits output, the engine has "
                           f"{[(o.name, o.shape) for o in outputs]}")
     return two_d[0]
-
-
-def model_facts(metadata: dict[str, str], *, source: str = "the engine's ONNX file"
-                ) -> tuple[Preprocessing, int]:
-    """Preprocessing and minimum input size recorded in the ONNX metadata
-    that vggzoo-export wrote (an engine from another ONNX file is refused)."""
-    meta = ExportMetadata.from_props(metadata, source=source)
-    return meta.preprocessing, meta.min_input_size
 
 
 def split_batch(batch: torch.Tensor, max_batch: int) -> list[torch.Tensor]:
