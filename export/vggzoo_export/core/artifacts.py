@@ -41,9 +41,11 @@ WEIGHTS_SUFFIXES = (".safetensors", ".pth")
 
 def check_writable(target: Path, file_name: str | None = None) -> None:
     """Raise :class:`ExportError` when ``target`` cannot be written (missing
-    or read-only folder, ``target`` a folder, a weights file's name, or a
-    training run's file: see :func:`vggzoo.io.check_writable`)."""
-    if Path(target).suffix.lower() in WEIGHTS_SUFFIXES:
+    or read-only folder, ``target`` a folder, or a training run's file: see
+    :func:`vggzoo.io.check_writable`), or when it names a weights file
+    although the format's own file name (``file_name``) does not."""
+    suffix = Path(target).suffix.lower()
+    if suffix in WEIGHTS_SUFFIXES and file_name and not file_name.lower().endswith(suffix):
         raise ExportError(f"-o/--output {target} names a weights file ({Path(target).suffix}); an "
                           f"export writes a model file such as {Path(target).stem}.onnx: pass "
                           f"an -o/--output with the format's suffix")
