@@ -66,13 +66,15 @@ from vggzoo_export.serve.backend_model import TritonPythonModel  # noqa: E402,F4
 
 def render_python_config(name: str, *, num_classes: int, labelled: bool, max_batch: int,
                          scales: Sequence[int], max_side: int, queue_delay_us: int,
-                         model: str, preprocessing: dict, instances: int = 1) -> str:
+                         model: str, preprocessing: dict, classes: Sequence[str] | None = None,
+                         instances: int = 1) -> str:
     """The ``config.pbtxt`` of a python-backend model."""
     label = f' label_filename: "labels.txt"' if labelled else ""
     params = {"protocol": "dense", "flip": "true", "scales": json.dumps(list(scales)),
               "max_side": str(max_side), "model_file": MODEL_FILE, "runner": "onnxruntime",
               "runner_options": json.dumps({"providers": "cpu"}), "model": model,
-              "preprocessing": json.dumps(preprocessing)}
+              "preprocessing": json.dumps(preprocessing),
+              "classes": json.dumps(list(classes) if classes else None)}
     lines = [
         f"# Triton python-backend model {name}, written by vggzoo-export.",
         "# Input: one decoded RGB image as uint8 pixels (H, W, 3), any size up to",
@@ -134,7 +136,7 @@ def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *
     config = render_python_config(
         name, num_classes=meta.num_classes, labelled=bool(meta.classes), max_batch=max_batch,
         scales=chosen, max_side=int(max_side), queue_delay_us=queue_delay_us, model=meta.model,
-        preprocessing=meta.preprocessing.as_dict())
+        preprocessing=meta.preprocessing.as_dict(), classes=meta.classes)
     with staged_model(repo, name) as folder:
         version_dir = folder / str(version)
         version_dir.mkdir()
