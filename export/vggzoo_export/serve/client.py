@@ -60,8 +60,10 @@ class TritonClient:
             self.client = module.InferenceServerClient(
                 self.address.url, connection_timeout=timeout, network_timeout=timeout)
         self.module = module
+        #: gRPC calls take their own deadline (HTTP's is the client's network timeout).
+        self.deadline = {"client_timeout": timeout} if self.address.protocol == "grpc" else {}
         self.model = model or self._only_model()
-        config = self._call(self.client.get_model_config, self.model)
+        config = self._call(self.client.get_model_config, self.model, **self.deadline)
         config = config if isinstance(config, dict) else _as_dict(config)
         config = config.get("config", config)
         self.parameters = {k: v.get("string_value", v.get("stringValue", ""))
@@ -85,7 +87,7 @@ class TritonClient:
                               f"`vggzoo serve WEIGHTS` or check --server") from None
 
     def _only_model(self) -> str:
-        index = self._call(self.client.get_model_repository_index)
+        index = self._call(self.client.get_model_repository_index, **self.deadline)
         entries = index if isinstance(index, list) else _as_dict(index).get("models", [])
         ready = sorted(e["name"] for e in entries if e.get("state") == "READY")
         if len(ready) != 1:
@@ -99,8 +101,8 @@ class TritonClient:
         tensor = self.module.InferInput(IMAGE_NAME, list(pixels.shape), "UINT8")
         tensor.set_data_from_numpy(np.ascontiguousarray(pixels))
         output = self.module.InferRequestedOutput(POSTERIORS_NAME)
-        extra = ({"client_timeout": self.timeout} if self.address.protocol == "grpc" else {})
-        answer = self._call(self.client.infer, self.model, [tensor], outputs=[output], **extra)
+        answer = self._call(self.client.infer, self.model, [tensor], outputs=[output],
+                            **self.deadline)
         return answer.as_numpy(POSTERIORS_NAME)
 
     def close(self) -> None:

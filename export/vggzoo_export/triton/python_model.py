@@ -67,10 +67,11 @@ from vggzoo_export.serve.backend_model import TritonPythonModel  # noqa: E402,F4
 def render_python_config(name: str, *, num_classes: int, labelled: bool, max_batch: int,
                          scales: Sequence[int], max_side: int, queue_delay_us: int,
                          model: str, preprocessing: dict, classes: Sequence[str] | None = None,
-                         instances: int = 1) -> str:
+                         flip: bool = True, instances: int = 1) -> str:
     """The ``config.pbtxt`` of a python-backend model."""
     label = f' label_filename: "labels.txt"' if labelled else ""
-    params = {"protocol": "dense", "flip": "true", "scales": json.dumps(list(scales)),
+    params = {"protocol": "dense", "flip": "true" if flip else "false",
+              "scales": json.dumps(list(scales)),
               "max_side": str(max_side), "model_file": MODEL_FILE, "runner": "onnxruntime",
               "runner_options": json.dumps({"providers": "cpu"}), "model": model,
               "preprocessing": json.dumps(preprocessing),
@@ -79,7 +80,8 @@ def render_python_config(name: str, *, num_classes: int, labelled: bool, max_bat
         f"# Triton python-backend model {name}, written by vggzoo-export.",
         "# Input: one decoded RGB image as uint8 pixels (H, W, 3), any size up to",
         f"#   {max_side} pixels a side; the server rescales, normalises and runs the",
-        f"#   paper's dense protocol with flips at test scales {list(scales)}.",
+        f"#   paper's dense protocol {'with' if flip else 'without'} flips at test scales "
+        f"{list(scales)}.",
         "# Output: the (K) class posteriors, averaged over scales and flips.",
         f'name: "{name}"',
         'backend: "python"',
@@ -113,10 +115,12 @@ def test_scales(model_file: str | os.PathLike, scales: Sequence[int] | None,
 def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *,
                        name: str | None = None, max_batch: int, scales: Sequence[int] | None = None,
                        multi_scale: bool = False, max_side: int = DEFAULT_MAX_SIDE,
-                       queue_delay_us: int = DEFAULT_PYTHON_QUEUE_DELAY_US,
+                       queue_delay_us: int = DEFAULT_PYTHON_QUEUE_DELAY_US, flip: bool = True,
                        version: int = 1) -> Path:
     """Write the python-backend model for an exported ONNX network (staged,
-    renamed into place whole); returns the config path."""
+    renamed into place whole); returns the config path.  ``flip=False``
+    leaves out the flipped pass (a 224x224 image at Q=224 is then one
+    single-crop pass)."""
     from ..serve.environment import model_python_path
 
     source = Path(model_file)
@@ -136,7 +140,7 @@ def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *
     config = render_python_config(
         name, num_classes=meta.num_classes, labelled=bool(meta.classes), max_batch=max_batch,
         scales=chosen, max_side=int(max_side), queue_delay_us=queue_delay_us, model=meta.model,
-        preprocessing=meta.preprocessing.as_dict(), classes=meta.classes)
+        preprocessing=meta.preprocessing.as_dict(), classes=meta.classes, flip=flip)
     with staged_model(repo, name) as folder:
         version_dir = folder / str(version)
         version_dir.mkdir()
