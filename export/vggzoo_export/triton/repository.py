@@ -146,10 +146,15 @@ def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
 
 
 def check_triton(repo: str | os.PathLike, /, *, backend: str = "onnxruntime",
-                 max_batch: int = DEFAULT_MAX_BATCH, name: str | None = None) -> None:
-    """Reject a bad backend, batch, model name or repository folder before any work."""
+                 max_batch: int = DEFAULT_MAX_BATCH, name: str | None = None,
+                 scales: Sequence[int] | None = None, max_side: int | None = None) -> None:
+    """Reject a bad backend, batch, model name, image bound or repository
+    folder before any work."""
     if name is not None:
         check_model_name(name)
+    if max_side is not None and (int(max_side) != max_side or max_side < max(scales or [1])):
+        raise OptionError(f"--triton-max-side must be an integer of at least the largest test "
+                          f"scale {max(scales or [1])}, got {max_side}")
     if backend not in TRITON_BACKENDS:
         raise OptionError(f"unknown Triton backend {backend!r}: choose one of "
                           f"{', '.join(TRITON_BACKENDS)}")
