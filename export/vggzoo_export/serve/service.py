@@ -19,10 +19,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vggzoo.errors import InputSizeError, VggzooError
+
+if TYPE_CHECKING:
+    from vggzoo.eval.network import Network
 
 #: Largest image height or width a repository accepts unless told otherwise.
 DEFAULT_MAX_SIDE = 2048
@@ -36,7 +40,7 @@ class BadImageError(InputSizeError):
 class DenseService:
     """Posteriors of the dense protocol at fixed test scales, with flips."""
 
-    network: "object"  # vggzoo.eval.network.Network
+    network: "Network"
     flip: bool = True
     max_side: int = DEFAULT_MAX_SIDE
     batch_size: int = 32
