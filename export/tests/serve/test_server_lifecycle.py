@@ -95,3 +95,21 @@ def test_sigkill_and_restart_serve_the_same_answers(triton_ready, tiny_onnx, pho
             np.testing.assert_allclose(client.posteriors(pixels), before, atol=1e-6)
     finally:
         again.stop()
+
+
+def test_a_killed_vggzoo_serve_leaves_no_server(triton_ready, tiny_onnx, tmp_path):
+    process = subprocess.Popen(
+        [str(VGGZOO), "serve", str(tiny_onnx), "--repository", str(tmp_path / "repo"),
+         "--http-port", "0", "--grpc-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200"})
+    try:
+        lines = "".join(wait_for_line(process, "stop with"))
+        pid = int(re.search(r"Triton server pid (\d+)", lines).group(1))
+    finally:
+        process.kill()
+        process.wait(30)
+    deadline = time.monotonic() + 60
+    while group_members(pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert group_members(pid) == []

@@ -6,7 +6,8 @@
 The server gets its own process group, a private backend folder (see
 :mod:`.environment`) and a log file; :meth:`TritonServer.stop` sends
 SIGTERM, waits (bounded), then SIGKILLs whatever is left of the group (the
-python-backend stubs included), so no process outlives it.  A model that
+python-backend stubs included), so no process outlives it; the server also
+gets SIGTERM when the process that started it dies.  A model that
 fails to load does not stop the server (``--exit-on-error=false``): it is
 reported with the reason Triton gives.
 """
@@ -141,7 +142,8 @@ def start_server(repository: str | os.PathLike, *, http_port: int | None = None,
                "--strict-readiness=false", "--log-verbose=0"]
     with open(log, "ab") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+                                   stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=_terminate_with_parent)
     server = TritonServer(repository, http_port, grpc_port, process, workdir, log)
     try:
         _wait_ready(server, timeout)
@@ -149,6 +151,15 @@ def start_server(repository: str | os.PathLike, *, http_port: int | None = None,
         server.stop()
         raise
     return server
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: SIGTERM when the starting process dies, so
+    even a SIGKILLed ``vggzoo serve`` leaves no server behind (Linux)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_ready(server: TritonServer, timeout: float) -> None:
