@@ -15,7 +15,7 @@ end.  Every cell is bounded by ``--max-seconds``.
 Targets: served throughput at concurrency 16 >= 0.85x in-process; p99 <= 3x
 p50 at concurrency 16; 0 failed or wrong answers; RSS flat (+-10%).
 
-Usage: ``python bench/serve_load.py [--width-mult 0.125] [--requests 2000]
+Usage: ``python bench/serve_load.py [--width-mult 0.0625] [--requests 2000]
 [--json out.json]``.  Random weights (speed does not depend on them); a
 narrow VGG16 by default so that the run fits a shared 2-core machine.
 """
@@ -155,6 +155,8 @@ def run(args) -> list[dict]:
                     remote = served(server, model, images[name], refs, c, count,
                                     args.max_seconds, rss_after=200 if long_cell else None)
                     rows.append(summarise(name, c, local, remote))
+                    echo(f"{name}, concurrency {c}: served {rows[-1]['served_images_per_s']:.1f} "
+                         f"img/s, in-process {rows[-1]['in_process_images_per_s']:.1f} img/s")
     return rows
 
 
@@ -172,12 +174,12 @@ def summarise(name, c, local, remote) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width-mult", type=float, default=0.125)
+    parser.add_argument("--width-mult", type=float, default=0.0625)
     parser.add_argument("--requests", type=int, default=2000,
                         help="requests of the long cell (single 224, concurrency 16)")
     parser.add_argument("--requests-per-cell", type=int, default=200)
-    parser.add_argument("--dense-requests", type=int, default=64)
-    parser.add_argument("--max-seconds", type=float, default=150.0, help="bound of every cell")
+    parser.add_argument("--dense-requests", type=int, default=48)
+    parser.add_argument("--max-seconds", type=float, default=240.0, help="bound of every cell")
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
