@@ -30,6 +30,7 @@ from ..core.contract import IMAGE_NAME, POSTERIORS_NAME
 from ..core.metadata import read_onnx_metadata, sha256_file
 from ..serve.backend_model import MANIFEST
 from ..serve.service import DEFAULT_MAX_SIDE
+from .files import files_to_copy
 from .staging import check_model_name, staged_model
 
 MODEL_FILE = "model.onnx"
@@ -144,12 +145,16 @@ def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *
     with staged_model(repo, name) as folder:
         version_dir = folder / str(version)
         version_dir.mkdir()
-        shutil.copyfile(source, version_dir / MODEL_FILE)
+        copied = files_to_copy(source, version_dir / MODEL_FILE, "onnxruntime")
+        for src, dst in copied:  # the network and its external-data files, if any
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
         from ..serve.environment import PATH_ENV
 
         (version_dir / "model.py").write_text(_MODEL_PY.format(name=name, env=PATH_ENV,
                                                                paths=paths))
-        digests = {n: sha256_file(version_dir / n) for n in (MODEL_FILE, "model.py")}
+        names = [str(dst.relative_to(version_dir)) for _, dst in copied] + ["model.py"]
+        digests = {n: sha256_file(version_dir / n) for n in names}
         (version_dir / MANIFEST).write_text(json.dumps(digests, indent=2) + "\n")
         if meta.classes:
             (folder / "labels.txt").write_text(

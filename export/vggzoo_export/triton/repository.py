@@ -37,7 +37,8 @@ from vggzoo.errors import OptionError, VggzooError
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from ..core.exporter import ExportReport
 from ..core.metadata import ExportMetadata
-from ..trt.sidecar import read_sidecar, sidecar_path
+from ..trt.sidecar import read_sidecar
+from .files import files_to_copy
 from .staging import check_model_name, staged_model
 
 TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt", "python")
@@ -231,12 +232,12 @@ def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
         version_dir = model_dir / str(version)
         version_dir.mkdir()
         target = version_dir / MODEL_FILES[backend]
-        for src, dst in _files_to_copy(source, target, backend):
+        for src, dst in files_to_copy(source, target, backend):
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
         labels = class_labels(metadata)
         if labels is not None:
-            (model_dir / LABELS_FILE).write_text("".join(f"{name}\n" for name in labels))
+            (model_dir / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels))
         (model_dir / "config.pbtxt").write_text(config)
     return Path(repo) / name / "config.pbtxt"
 
@@ -246,20 +247,3 @@ def class_labels(metadata: dict) -> list[str] | None:
     text = metadata.get(CLASSES_KEY)
     names = json.loads(text) if text else None
     return [str(n).replace("\n", " ") for n in names] if names else None
-
-
-def _files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path, Path]]:
-    """The model file plus what belongs to it: an engine's sidecar, an ONNX
-    file's external-data files (same relative names)."""
-    pairs = [(source, target)]
-    if backend == "tensorrt":
-        pairs.append((sidecar_path(source), sidecar_path(target)))
-        return pairs
-    model = onnx.load(str(source), load_external_data=False)
-    locations = {entry.value for tensor in model.graph.initializer
-                 if tensor.data_location == TensorProto.EXTERNAL
-                 for entry in tensor.external_data if entry.key == "location"}
-    pairs += [(source.parent / loc, target.parent / loc) for loc in sorted(locations)]
-    return pairs
-
-
