@@ -65,10 +65,13 @@ def run_predict(args: argparse.Namespace) -> int:
         backend, options = resolve_backend(args)
     with ProgressBar("predicting", enabled=args.progress and sys.stderr.isatty(),
                      transient=True) as bar:
-        result = predict_remote(args, bar) if args.server else predict(args.paths, weights=args.weights, model=args.model, backend=backend,
-                         protocol=args.protocol, scales=args.scales, multi_scale=args.multi_scale,
-                         flip=args.flip, topk=args.topk, batch_size=args.batch_size,
-                         progress=bar, **options)
+        if args.server:
+            result = predict_remote(args, bar)
+        else:
+            result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,
+                             protocol=args.protocol, scales=args.scales,
+                             multi_scale=args.multi_scale, flip=args.flip, topk=args.topk,
+                             batch_size=args.batch_size, progress=bar, **options)
     if output:
         with atomic_path(output) as tmp:
             tmp.write_text(_json(result) if args.json else _csv(result))
@@ -93,8 +96,10 @@ def run_predict(args: argparse.Namespace) -> int:
 def server_only(args: argparse.Namespace) -> None:
     """``--server``: the server decides network, protocol and scales."""
     from ..errors import OptionError
+    from .backend import runner_flags
 
-    local = [flag for flag, given in (
+    local = [f.flag for f in runner_flags() if getattr(args, f.dest, None) is not None]
+    local += [flag for flag, given in (
         ("--weights", args.weights), ("--model", args.model), ("--scales", args.scales),
         ("--multi-scale", args.multi_scale), ("--no-flip", not args.flip),
         ("--backend", args.backend), ("--protocol", args.protocol != "dense")) if given]

@@ -41,3 +41,6 @@ def test_bad_url_and_local_options_are_refused(photos, capsys):
     err = one_line_error(capsys, str(photos[0]), "--server", "grpc://127.0.0.1:1",
                          "--scales", "256,384")
     assert "--scales cannot be used with --server" in err
+    err = one_line_error(capsys, str(photos[0]), "--server", "grpc://127.0.0.1:1",
+                         "--onnx", "model.onnx")
+    assert "--onnx cannot be used with --server" in err
