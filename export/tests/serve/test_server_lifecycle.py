@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from vggzoo.data.images import read_image
 from vggzoo_export.serve.client import TritonClient
-from vggzoo_export.serve.server import start_server
+from vggzoo_export.serve.server import WORKDIR_PREFIX, start_server
 from vggzoo_export.triton.python_model import write_python_model
 
 VGGZOO = Path(sys.executable).with_name("vggzoo")
@@ -113,3 +114,10 @@ def test_a_killed_vggzoo_serve_leaves_no_server(triton_ready, tiny_onnx, tmp_pat
     while group_members(pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert group_members(pid) == []
+    # Its private folder outlived it; the next server start removes it.
+    left = [f for f in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*")
+            if (f / "pid").is_file() and (f / "pid").read_text() == str(pid)]
+    assert len(left) == 1
+    write_python_model(tmp_path / "repo2", tiny_onnx, name="tiny", max_batch=2)
+    start_server(tmp_path / "repo2").stop()
+    assert not left[0].exists()

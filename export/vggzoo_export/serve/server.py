@@ -33,6 +33,8 @@ from vggzoo.errors import VggzooError
 from . import environment
 
 HOST = "127.0.0.1"
+#: Prefix of each server's private folder (backend links, log, pid) in the temp folder.
+WORKDIR_PREFIX = "vggzoo-triton-"
 #: Seconds to wait for the server and its models to be ready.
 DEFAULT_START_TIMEOUT = 120.0
 #: Seconds to wait after SIGTERM before SIGKILL.
@@ -132,7 +134,8 @@ def start_server(repository: str | os.PathLike, *, http_port: int | None = None,
                           f"vggzoo-export MODEL --triton {repository} --backend python")
     binary = environment.server_binary()
     env = environment.server_environment()
-    workdir = Path(tempfile.mkdtemp(prefix="vggzoo-triton-"))
+    _remove_stale_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
     backends = environment.backend_directory(workdir)
     log = Path(log_path) if log_path else workdir / "tritonserver.log"
     http_port, grpc_port = http_port or free_port(), grpc_port or free_port()
@@ -144,6 +147,7 @@ def start_server(repository: str | os.PathLike, *, http_port: int | None = None,
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env,
                                    stdin=subprocess.DEVNULL, start_new_session=True,
                                    preexec_fn=_terminate_with_parent)
+    (workdir / "pid").write_text(str(process.pid))
     server = TritonServer(repository, http_port, grpc_port, process, workdir, log)
     try:
         _wait_ready(server, timeout)
@@ -151,6 +155,37 @@ def start_server(repository: str | os.PathLike, *, http_port: int | None = None,
         server.stop()
         raise
     return server
+
+
+def _remove_stale_workdirs() -> None:
+    """Private folders of servers that are gone (their starter was killed
+    before it could remove them): removed by the next start."""
+    for folder in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
+        try:
+            pid = int((folder / "pid").read_text())
+        except (OSError, ValueError):  # no pid yet: a server starting right now
+            continue
+        if not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` runs (a zombie waiting for its parent does not)."""
+    if not Path("/proc/self").exists():  # no procfs: only "exists" can be asked
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            pass
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _terminate_with_parent() -> None:
