@@ -2,6 +2,8 @@
 
 Each command lives in its own module with an ``add_commands(subparsers)``
 function; adding a command is one module plus one line in ``COMMANDS``.
+Other distributions add commands the same way through an entry point in the
+``vggzoo.commands`` group naming such a module (vggzoo-export's ``serve``).
 User errors (vggzoo's own, and file-system ones such as a full disk) are
 printed as one line, without a traceback, exit code 2; ``--debug`` or
 ``VGGZOO_DEBUG=1`` shows the traceback (:mod:`vggzoo.cli.errors`).
@@ -25,6 +27,9 @@ COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.train",
 )
 
+#: Entry-point group of command modules from other distributions.
+COMMANDS_GROUP = "vggzoo.commands"
+
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
@@ -36,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         importlib.import_module(module).add_commands(subparsers)
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=COMMANDS_GROUP):
+        entry.load().add_commands(subparsers)
     add_debug_argument(parser)
     return parser
 

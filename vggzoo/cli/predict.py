@@ -37,6 +37,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--topk", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32, help="network inputs per runner call")
     add_backend_arguments(p, files=source)
+    remote = p.add_argument_group("Triton server (vggzoo serve, vggzoo-export --triton REPO "
+                                  "--backend python)")
+    remote.add_argument("--server", metavar="URL",
+                        help="send the images to a Triton server instead: grpc://HOST:PORT or "
+                             "http://HOST:PORT (it runs the dense protocol at its own scales)")
+    remote.add_argument("--server-model", metavar="NAME",
+                        help="model on the server (default: its only ready model)")
+    remote.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                        help="seconds to wait for each server answer (default 30)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", metavar="OUT", help="write all predictions as JSON")
     out.add_argument("--csv", metavar="OUT", help="write one row per image and rank as CSV")
@@ -50,16 +59,23 @@ def run_predict(args: argparse.Namespace) -> int:
     from .output import ProgressBar, echo, print_table
 
     output = args.json or args.csv
-    backend, options = resolve_backend(args)
+    if args.server:
+        server_only(args)
+        backend, options = None, {}
+    else:
+        backend, options = resolve_backend(args)
     if output:  # never over an image it reads, its weights, or a run's files
         check_writable(output, "--json" if args.json else "--csv",
                        inputs=[*_input_paths(args.paths), args.weights, *file_options(options)])
     with ProgressBar("predicting", enabled=args.progress and sys.stderr.isatty(),
                      transient=True) as bar:
-        result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,
-                         protocol=args.protocol, scales=args.scales, multi_scale=args.multi_scale,
-                         flip=args.flip, topk=args.topk, batch_size=args.batch_size,
-                         progress=bar, **options)
+        if args.server:
+            result = predict_remote(args, bar)
+        else:
+            result = predict(args.paths, weights=args.weights, model=args.model, backend=backend,
+                             protocol=args.protocol, scales=args.scales,
+                             multi_scale=args.multi_scale, flip=args.flip, topk=args.topk,
+                             batch_size=args.batch_size, progress=bar, **options)
     if output:
         with atomic_path(output) as tmp:
             tmp.write_text(_json(result) if args.json else _csv(result))
@@ -88,6 +104,34 @@ def _input_paths(paths: list[str]) -> list[str]:
         matched = [] if os.path.exists(text) else glob.glob(text, recursive=True)
         found += matched or [text]
     return found
+
+
+def server_only(args: argparse.Namespace) -> None:
+    """``--server``: the server decides network, protocol and scales."""
+    from ..errors import OptionError
+    from .backend import runner_flags
+
+    local = [f.flag for f in runner_flags() if getattr(args, f.dest, None) is not None]
+    local += [flag for flag, given in (
+        ("--weights", args.weights), ("--model", args.model), ("--scales", args.scales),
+        ("--multi-scale", args.multi_scale), ("--no-flip", not args.flip),
+        ("--backend", args.backend), ("--protocol", args.protocol != "dense")) if given]
+    if local:
+        raise OptionError(f"{', '.join(local)} cannot be used with --server: the server's model "
+                          f"fixes the network, the dense protocol and its scales")
+
+
+def predict_remote(args: argparse.Namespace, progress):
+    """``--server URL``: the predictions of a Triton server (vggzoo-export's client)."""
+    from ..errors import BackendUnavailableError
+
+    try:
+        from vggzoo_export.serve.client import predict_on_server
+    except ImportError as exc:
+        raise BackendUnavailableError(f"--server needs vggzoo-export with tritonclient ({exc}): "
+                                      f"pip install './export[triton]'") from None
+    return predict_on_server(args.paths, args.server, model=args.server_model, topk=args.topk,
+                             timeout=args.timeout, progress=progress)
 
 
 def _json(result) -> str:

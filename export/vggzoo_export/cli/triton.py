@@ -22,19 +22,44 @@ def add_triton_arguments(parser: argparse.ArgumentParser) -> None:
                        help="write a Triton model repository REPO/NAME/{config.pbtxt,1/model.*}")
     add_argument_once(group, "--backend", dest="triton_backend", choices=TRITON_BACKENDS,
                       default="onnxruntime",
-                      help="Triton backend: onnxruntime (model.onnx) or tensorrt (model.plan "
-                           "from --trt or --engine); default onnxruntime")
+                      help="Triton backend: onnxruntime (model.onnx), tensorrt (model.plan "
+                           "from --trt or --engine) or python (the dense protocol on the server: "
+                           "uint8 images in, posteriors out; runs on the bundled tritonserver); "
+                           "default onnxruntime")
     add_argument_once(group, "--engine", metavar="PLAN",
                       help="an engine built earlier (with its .json sidecar) for --backend tensorrt")
     group.add_argument("--triton-name", metavar="NAME",
                        help="model name in the repository (default: the model's name)")
     add_max_batch_argument(group)
+    group.add_argument("--triton-multi-scale", action="store_true",
+                       help="--backend python: three test scales from the training scale "
+                            "(default: one; --scales gives them explicitly)")
+    group.add_argument("--triton-max-side", type=int, default=None, metavar="PIXELS",
+                       help="--backend python: largest image height/width a request may send "
+                            "(default 2048)")
+    group.add_argument("--triton-queue-delay-us", type=int, default=None, metavar="US",
+                       help="--backend python: how long the dynamic batcher waits to fill a "
+                            "batch (default 2000)")
 
 
 def triton_options(args: argparse.Namespace, model_name: str | None = None) -> dict[str, Any]:
     """The ``triton`` exporter's options from the parsed arguments."""
-    return {"backend": getattr(args, "triton_backend", "onnxruntime"),
-            "name": args.triton_name or model_name, "max_batch": args.max_batch}
+    backend = getattr(args, "triton_backend", "onnxruntime")
+    options = {"backend": backend, "name": args.triton_name or model_name,
+               "max_batch": args.max_batch}
+    python_only = {"scales": getattr(args, "scales", None),
+                   "multi_scale": getattr(args, "triton_multi_scale", False) or None,
+                   "max_side": getattr(args, "triton_max_side", None),
+                   "queue_delay_us": getattr(args, "triton_queue_delay_us", None)}
+    given = {k: v for k, v in python_only.items() if v is not None}
+    if backend == "python":
+        options.update(given)
+    elif given.keys() - {"scales"}:
+        flags = ", ".join("--triton-" + k.replace("_", "-")
+                          for k in sorted(given.keys() - {"scales"}))
+        raise OptionError(f"{flags} only apply to --backend python; drop them or add "
+                          f"--backend python")
+    return options
 
 
 def triton_source(args: argparse.Namespace, *, onnx_path: str | os.PathLike | None = None,

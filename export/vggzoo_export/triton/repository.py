@@ -34,15 +34,16 @@ from onnx import TensorProto
 
 from vggzoo import io
 from vggzoo.errors import OptionError, VggzooError
-from vggzoo.io import atomic_path
 from vggzoo.models.cfg import PretrainedCfg
 
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import ExportMetadata
-from ..trt.sidecar import read_sidecar, sidecar_path
+from ..trt.sidecar import read_sidecar
+from .files import files_to_copy
+from .staging import check_model_name, staged_model
 
-TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt")
+TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt", "python")
 MODEL_FILES = {"onnxruntime": "model.onnx", "tensorrt": "model.plan"}
 DEFAULT_QUEUE_DELAY_US = 100
 #: Class names, one a line, in label order (Triton's ``label_filename``).
@@ -173,8 +174,15 @@ def read_repository_facts(model_dir: str | os.PathLike) -> PretrainedCfg:
 
 
 def check_triton(repo: str | os.PathLike, /, *, backend: str = "onnxruntime",
-                 max_batch: int = DEFAULT_MAX_BATCH) -> None:
-    """Reject a bad backend, batch or repository folder before any work."""
+                 max_batch: int = DEFAULT_MAX_BATCH, name: str | None = None,
+                 scales: Sequence[int] | None = None, max_side: int | None = None) -> None:
+    """Reject a bad backend, batch, model name, image bound or repository
+    folder before any work."""
+    if name is not None:
+        check_model_name(name)
+    if max_side is not None and (int(max_side) != max_side or max_side < max(scales or [1])):
+        raise OptionError(f"--triton-max-side must be an integer of at least the largest test "
+                          f"scale {max(scales or [1])}, got {max_side}")
     if backend not in TRITON_BACKENDS:
         raise OptionError(f"unknown Triton backend {backend!r}: choose one of "
                           f"{', '.join(TRITON_BACKENDS)}")
@@ -185,17 +193,37 @@ def check_triton(repo: str | os.PathLike, /, *, backend: str = "onnxruntime",
 
 def export_triton(model_file: str | os.PathLike, repo: str | os.PathLike, /, *,
                   backend: str = "onnxruntime", name: str | None = None,
-                  max_batch: int = DEFAULT_MAX_BATCH, version: int = 1) -> ExportReport:
+                  max_batch: int = DEFAULT_MAX_BATCH, version: int = 1,
+                  scales: Sequence[int] | None = None, multi_scale: bool = False,
+                  max_side: int | None = None, queue_delay_us: int | None = None) -> ExportReport:
     """The ``triton`` exporter: :func:`write_repository` for an ONNX file
-    (``backend="onnxruntime"``) or an engine (``"tensorrt"``), named after
-    the model the file records unless ``name`` is given."""
+    (``backend="onnxruntime"``) or an engine (``"tensorrt"``), or
+    :func:`.python_model.write_python_model` (``"python"``: the dense
+    protocol on the server, at ``scales`` or the file's own, images up to
+    ``max_side``), named after the model the file records unless ``name``
+    is given."""
     start = time.perf_counter()
-    config = write_repository(repo, model_file, name=name, backend=backend, max_batch=max_batch,
-                              version=version)
+    python_only = {"scales": scales, "multi_scale": multi_scale or None, "max_side": max_side,
+                   "queue_delay_us": queue_delay_us}
+    given = {k: v for k, v in python_only.items() if v is not None}
+    if backend == "python":
+        from .python_model import write_python_model
+
+        check_triton(repo, backend=backend, max_batch=max_batch, name=name)
+        config = write_python_model(repo, model_file, name=name, max_batch=max_batch,
+                                    version=version, **given)
+    elif given:
+        raise OptionError(f"{', '.join(sorted(given))} only apply to --backend python (the server "
+                          f"runs the protocol); drop them for --backend {backend}")
+    else:
+        config = write_repository(repo, model_file, name=name, backend=backend,
+                                  max_batch=max_batch, version=version)
     model_dir = config.parent
     files = sorted(p for p in model_dir.rglob("*") if p.is_file())
     metadata = (read_sidecar(model_file).onnx_metadata if backend == "tensorrt"
-                else onnx_tensors(model_file)[2])
+                else onnx.load(str(model_file), load_external_data=False).metadata_props)
+    if backend != "tensorrt":
+        metadata = {p.key: p.value for p in metadata}
     return ExportReport(config, files, ExportMetadata.from_props(metadata, source=str(model_file)),
                         {}, time.perf_counter() - start,
                         [f"Triton model {model_dir.name!r}, backend {backend}, max batch "
@@ -206,9 +234,16 @@ def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
                      name: str | None = None, backend: str = "onnxruntime",
                      max_batch: int = DEFAULT_MAX_BATCH, version: int = 1) -> Path:
     """Copy ``model_file`` into ``repo/name/version/`` and write
-    ``repo/name/config.pbtxt`` (both atomically); returns the config path.
+    ``repo/name/config.pbtxt``; the model folder is built aside and renamed
+    into place, replacing an older one whole (:mod:`.staging`).  Returns
+    the config path.
     ``name`` defaults to the model the file records (``vggzoo.model``)."""
-    check_triton(repo, backend=backend, max_batch=max_batch)
+    check_triton(repo, backend=backend, max_batch=max_batch, name=name)
+    if backend == "python":
+        from .python_model import write_python_model
+
+        return write_python_model(repo, model_file, name=name, max_batch=max_batch,
+                                  version=version)
     source = Path(model_file)
     if not source.is_file():
         raise VggzooError(f"model file {source} does not exist")
@@ -217,24 +252,21 @@ def write_repository(repo: str | os.PathLike, model_file: str | os.PathLike, *,
         inputs, outputs, metadata, profiles = engine_tensors(source, max_batch)
     else:
         inputs, outputs, metadata = onnx_tensors(source)
-    name = name or metadata.get(MODEL_KEY) or source.stem
+    name = check_model_name(name or metadata.get(MODEL_KEY) or source.stem)
     config = render_config(name, backend, inputs, outputs, max_batch=max_batch,
                            metadata=metadata, profiles=profiles)
-    model_dir = Path(repo) / name
-    version_dir = model_dir / str(version)
-    version_dir.mkdir(parents=True, exist_ok=True)
-    target = version_dir / MODEL_FILES[backend]
-    for src, dst in _files_to_copy(source, target, backend):
-        with atomic_path(dst) as tmp:
-            shutil.copyfile(src, tmp)
-    labels = class_labels(metadata)
-    if labels is not None:
-        with atomic_path(model_dir / LABELS_FILE) as tmp:
-            tmp.write_text("".join(f"{name}\n" for name in labels))
-    config_path = model_dir / "config.pbtxt"
-    with atomic_path(config_path) as tmp:
-        tmp.write_text(config)
-    return config_path
+    with staged_model(repo, name) as model_dir:
+        version_dir = model_dir / str(version)
+        version_dir.mkdir()
+        target = version_dir / MODEL_FILES[backend]
+        for src, dst in files_to_copy(source, target, backend):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        labels = class_labels(metadata)
+        if labels is not None:
+            (model_dir / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels))
+        (model_dir / "config.pbtxt").write_text(config)
+    return Path(repo) / name / "config.pbtxt"
 
 
 def class_labels(metadata: dict) -> list[str] | None:
@@ -242,20 +274,3 @@ def class_labels(metadata: dict) -> list[str] | None:
     text = metadata.get(CLASSES_KEY)
     names = json.loads(text) if text else None
     return [str(n).replace("\n", " ") for n in names] if names else None
-
-
-def _files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path, Path]]:
-    """The model file plus what belongs to it: an engine's sidecar, an ONNX
-    file's external-data files (same relative names)."""
-    pairs = [(source, target)]
-    if backend == "tensorrt":
-        pairs.append((sidecar_path(source), sidecar_path(target)))
-        return pairs
-    model = onnx.load(str(source), load_external_data=False)
-    locations = {entry.value for tensor in model.graph.initializer
-                 if tensor.data_location == TensorProto.EXTERNAL
-                 for entry in tensor.external_data if entry.key == "location"}
-    pairs += [(source.parent / loc, target.parent / loc) for loc in sorted(locations)]
-    return pairs
-
-

@@ -1,0 +1,86 @@
+"""A real tritonserver answers what a local ``vggzoo predict`` answers, over
+HTTP and gRPC, and batches concurrent requests together."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from vggzoo.cli import main as vggzoo_main
+from vggzoo.data.images import read_image
+from vggzoo_export.serve.client import TritonClient
+
+
+def predictions(path):
+    return {p["path"]: p for p in json.loads(path.read_text())["predictions"]}
+
+
+def assert_same_predictions(served_json, local_json):
+    served, local = predictions(served_json), predictions(local_json)
+    assert served.keys() == local.keys()
+    for name, item in local.items():
+        other = served[name]
+        assert other["size"] == item["size"]
+        assert [s["index"] for s in other["top"]] == [s["index"] for s in item["top"]]
+        assert [s["name"] for s in other["top"]] == [s["name"] for s in item["top"]]
+        for a, b in zip(other["top"], item["top"]):
+            assert abs(a["probability"] - b["probability"]) <= 1e-5
+
+
+@pytest.mark.parametrize("scheme", ["grpc", "http"])
+def test_server_answers_equal_local_dense_predict(served, tiny_onnx, photos, tmp_path, scheme,
+                                                   capsys):
+    url = f"{scheme}://{served.grpc_url if scheme == 'grpc' else served.http_url}"
+    paths = [str(p) for p in photos]
+    assert vggzoo_main(["predict", *paths, "--onnx", str(tiny_onnx), "--protocol", "dense",
+                        "--json", str(tmp_path / "local.json"), "--no-progress"]) == 0
+    local_table = capsys.readouterr().out
+    assert vggzoo_main(["predict", *paths, "--server", url, "--server-model", "tiny",
+                        "--json", str(tmp_path / "served.json"), "--no-progress"]) == 0
+    served_table = capsys.readouterr().out
+    assert_same_predictions(tmp_path / "served.json", tmp_path / "local.json")
+    # The same tables, class names (labels of the 1000 ImageNet classes) included.
+    assert served_table.split("image(s)")[0] == local_table.split("image(s)")[0]
+    assert "scales [256]" in served_table and "protocol dense" in served_table
+
+
+def test_multi_scale_model_equals_local_multi_scale_predict(served, tiny_onnx, photos, tmp_path):
+    paths = [str(p) for p in photos]
+    assert vggzoo_main(["predict", *paths, "--onnx", str(tiny_onnx), "--scales", "224,288",
+                        "--json", str(tmp_path / "local.json"), "--no-progress"]) == 0
+    assert vggzoo_main(["predict", *paths, "--server", f"grpc://{served.grpc_url}",
+                        "--server-model", "tiny_ms", "--csv", str(tmp_path / "s.csv"),
+                        "--no-progress"]) == 0
+    assert vggzoo_main(["predict", *paths, "--server", f"grpc://{served.grpc_url}",
+                        "--server-model", "tiny_ms", "--json", str(tmp_path / "served.json"),
+                        "--no-progress"]) == 0
+    assert_same_predictions(tmp_path / "served.json", tmp_path / "local.json")
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == "path,rank,index,class,probability"
+
+
+def test_concurrent_requests_run_as_one_batch(served, photos):
+    pixels = [read_image(p).permute(1, 2, 0).numpy()[None] for p in photos] * 2
+    with TritonClient(f"grpc://{served.grpc_url}", "tiny") as client:
+        expected = [client.posteriors(x) for x in pixels]
+    before = served.statistics("tiny")["model_stats"][0]
+    start = threading.Barrier(len(pixels))
+    answers = [None] * len(pixels)
+
+    def send(i):
+        with TritonClient(f"grpc://{served.grpc_url}", "tiny") as client:  # one per thread
+            start.wait(timeout=30)
+            answers[i] = client.posteriors(pixels[i])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(pixels))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    after = served.statistics("tiny")["model_stats"][0]
+    assert int(after["inference_count"]) - int(before["inference_count"]) == len(pixels)
+    executions = int(after["execution_count"]) - int(before["execution_count"])
+    assert executions < len(pixels), "no two concurrent requests were executed together"
+    assert max(int(b["batch_size"]) for b in after["batch_stats"]) > 1
+    for got, want in zip(answers, expected):
+        np.testing.assert_allclose(got, want, atol=1e-5)

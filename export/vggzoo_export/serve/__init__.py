@@ -1,0 +1,4 @@
+"""Serving vggzoo models with a real Triton Inference Server: the model a
+Triton ``python`` backend runs (:mod:`.service`, :mod:`.backend_model`),
+the server process (:mod:`.server`, :mod:`.environment`) and the client
+(:mod:`.client`)."""
