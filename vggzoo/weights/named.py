@@ -62,6 +62,9 @@ class NamedWeights:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Who published the weights and how they were trained.
     source: str = ""
+    #: Only the trunk holds values (torchvision's IMAGENET1K_FEATURES: a NaN
+    #: classifier); a model with a head is refused.
+    features_only: bool = False
 
     def cache_path(self) -> Path:
         """Where the file is looked for: the torch hub cache."""
@@ -170,6 +173,23 @@ def torchvision_weights(enum_name: str, model: str) -> NamedWeights:
                f"Recipe: {meta.get('recipe', '')}")
 
 
+def torchvision_features_weights() -> NamedWeights:
+    """torchvision's ``VGG16_Weights.IMAGENET1K_FEATURES``: the paper's
+    original (Caffe) VGG16 ported by amdegroot for SSD, mean-RGB on 0-255
+    input, a NaN classifier; for feature extraction only."""
+    from torchvision.models import get_weight
+
+    weights = get_weight("VGG16_Weights.IMAGENET1K_FEATURES")
+    file_name = Path(weights.url).name
+    transform = weights.transforms.keywords
+    return NamedWeights(
+        model="vgg16", file_name=file_name, sha256=file_name.rsplit("-", 1)[1].split(".")[0],
+        preprocessing=Preprocessing("mean-rgb", tuple(transform["mean"]), tuple(transform["std"])),
+        num_classes=0, url=weights.url, train_scale="256", features_only=True,
+        source=f"torchvision VGG16_Weights.IMAGENET1K_FEATURES: {weights.meta['_docs'].strip()} "
+               f"Recipe: {weights.meta['recipe']}")
+
+
 @hookimpl
 def vggzoo_register_weights(register: Register) -> None:
     for entry in MODELS.entries():
@@ -180,3 +200,6 @@ def vggzoo_register_weights(register: Register) -> None:
             spec = Deferred(functools.partial(torchvision_weights, enum_name, entry.name))
             register(f"{entry.name}.tv_in1k", spec, default=True,
                      description=f"torchvision ImageNet-1K weights ({enum_name}.IMAGENET1K_V1)")
+    register("vgg16.tv_features", Deferred(torchvision_features_weights),
+             description="torchvision VGG16_Weights.IMAGENET1K_FEATURES (trunk only, "
+                         "mean-RGB on 0-255 pixels; for perceptual losses and detection)")
