@@ -100,8 +100,11 @@ class FeatureNet(nn.Module):
         return x * self.a.to(x.dtype) + self.b.to(x.dtype)
 
     def forward_list(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The maps of :attr:`layers`, in trunk order."""
-        x = self.preprocess(x)
+        """The maps of :attr:`layers` for checked input in the declared range."""
+        return self.maps(self.preprocess(x))
+
+    def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The maps of :attr:`layers` for input already preprocessed for the trunk."""
         taps, maps = set(self.indices), {}
         for index, layer in enumerate(self.trunk):
             x = layer(x)
