@@ -110,7 +110,7 @@ class LPIPS(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor, *,
                 per_layer: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Distances (N,); with ``per_layer`` also each stage's (N,) share."""
-        if x.shape != y.shape or x.dim() != 4:
+        if not torch.jit.is_tracing() and (x.shape != y.shape or x.dim() != 4):
             raise OptionError(f"LPIPS compares batches of one shape (N, 3, H, W); got "
                               f"{tuple(x.shape)} and {tuple(y.shape)}: resize one to the other")
         self.features.guard(y, "second input")
