@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.eval",
     "vggzoo.cli.predict",
     "vggzoo.cli.train",
+    "vggzoo.cli.lpips",
 )
 
 

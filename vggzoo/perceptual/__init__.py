@@ -10,7 +10,8 @@
 from .features import STAGE_ENDS, FeatureNet
 from .losses import PRESETS, ContentLoss, StyleLoss, gram
 from .lpips import LPIPS
-from .pairs import PairDistance, lpips_pairs, pairs_from_csv, pairs_from_folders
+from .pairs import PairDistance, lpips_pairs, pairs_from_csv, pairs_from_folders, resolve_pairs
 
 __all__ = ["STAGE_ENDS", "FeatureNet", "PRESETS", "ContentLoss", "StyleLoss", "gram", "LPIPS",
-           "PairDistance", "lpips_pairs", "pairs_from_csv", "pairs_from_folders"]
+           "PairDistance", "lpips_pairs", "pairs_from_csv", "pairs_from_folders",
+           "resolve_pairs"]

@@ -142,3 +142,24 @@ def _load(path: str | os.PathLike) -> torch.Tensor:
         return read_image(path).float() / 255.0
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from exc
+
+
+def resolve_pairs(a: str | os.PathLike, b: str | os.PathLike | None = None
+                  ) -> list[tuple[Path, Path]]:
+    """Pairs from what a user names: two images, two folders (matched by
+    relative path) or one CSV of pairs."""
+    a = Path(a)
+    if b is None:
+        if a.suffix.lower() != ".csv":
+            raise OptionError(f"one argument ({a}) must be a CSV of pairs (image_a,image_b); "
+                              f"or pass two images or two folders")
+        return pairs_from_csv(a)
+    b = Path(b)
+    if a.is_dir() and b.is_dir():
+        return pairs_from_folders(a, b)
+    for path in (a, b):
+        if not path.exists():
+            raise DataError(f"{path} does not exist: pass two images, two folders or a CSV")
+    if a.is_file() and b.is_file():
+        return [(a, b)]
+    raise OptionError(f"{a} and {b}: pass two images or two folders, not one of each")
