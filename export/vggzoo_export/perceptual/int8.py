@@ -14,6 +14,7 @@ nothing is written.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -28,7 +29,7 @@ from ..core.artifacts import staged_artifact
 from ..core.exporter import ExportReport
 from ..errors import ExportError
 from ..onnx.int8 import has_vnni, split_images
-from .onnx import lpips_module, write_lpips_onnx
+from .onnx import lpips_metadata, lpips_module, write_lpips_onnx, write_metadata
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,13 @@ def export_lpips_int8(model: nn.Module, output: str | os.PathLike, *,
                               f"Spearman {agreement.spearman:.4f} < {min_spearman}); nothing "
                               f"written: calibrate on more images like yours")
         fp32.unlink()
+        meta = lpips_metadata(model, "lpips-int8", opset)
+        meta.extra["lpips_agreement"] = json.dumps(agreement.rows())
+        write_metadata(int8, meta)
     notes = [f"int8 vs fp32 on {agreement.pairs} held-out pairs at {side}x{side}: "
              f"max |Δ| {agreement.max_abs_diff:.4f}, mean |Δ| {agreement.mean_abs_diff:.4f}, "
              f"Spearman {agreement.spearman:.4f}"]
-    return ExportReport(path=output, files=[output], metadata=None, parity={},
+    return ExportReport(path=output, files=[output], metadata=meta, parity={},
                         seconds=time.perf_counter() - start, notes=notes)
 
 

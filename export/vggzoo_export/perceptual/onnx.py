@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,8 @@ OUTPUT = "distance"
 CHECK_SIDES = (64, 96)
 #: Largest |distance difference| to torch the exported file may have.
 PARITY_TOLERANCE = 1e-4
+#: What ``vggzoo.graph`` says in an exported LPIPS file (runners check it).
+LPIPS_GRAPH = "lpips-vgg-0.1"
 
 
 def lpips_module(model: nn.Module, lin_weights: str | os.PathLike | None) -> nn.Module:
@@ -46,8 +49,10 @@ def export_lpips_onnx(model: nn.Module, output: str | os.PathLike, *,
     with staged_artifact(output) as stage:
         path = stage / output.name
         write_lpips_onnx(metric, path, opset=opset)
+        meta = lpips_metadata(model, "lpips-onnx", opset)
+        write_metadata(path, meta)
         parity = check_parity(path, metric)
-    return ExportReport(path=output, files=[output], metadata=None, parity=parity,
+    return ExportReport(path=output, files=[output], metadata=meta, parity=parity,
                         seconds=time.perf_counter() - start,
                         notes=["inputs x, y: float 0-1 (N, 3, H, W); output distance (N,)"])
 
@@ -63,6 +68,24 @@ class _Graph(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.metric(x, y)
+
+
+def lpips_metadata(model: nn.Module, format_name: str, opset: int) -> Any:
+    """The file's ``vggzoo.*`` metadata: the trunk's facts, marked as an LPIPS graph."""
+    from ..core.contract import GRAPH_KEY, METADATA_PREFIX
+    from ..core.metadata import describe
+
+    meta = describe(model, format=format_name, opset=opset, inputs="x,y float 0-1")
+    meta.extra[GRAPH_KEY.removeprefix(METADATA_PREFIX)] = LPIPS_GRAPH
+    return meta
+
+
+def write_metadata(path: Path, meta: Any) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    onnx.helper.set_model_props(proto, meta.to_props())
+    onnx.save(proto, str(path))
 
 
 def write_lpips_onnx(metric: nn.Module, path: Path, *, opset: int) -> None:

@@ -24,8 +24,12 @@ def onnx_distance(path: str | os.PathLike, *, threads: int | None = None
     except Exception as exc:
         raise WeightsError(f"cannot open LPIPS file {path}: {exc}; export one with "
                            f"vggzoo-export vgg16 --weights W --format lpips-onnx") from exc
+    from ..core.contract import GRAPH_KEY
+    from .onnx import LPIPS_GRAPH
+
     names = [i.name for i in session.get_inputs()]
-    if names != ["x", "y"]:
+    graph = session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY)
+    if names != ["x", "y"] or graph != LPIPS_GRAPH:
         raise WeightsError(f"{path} is not an LPIPS export (inputs {names}, expected x, y): "
                            f"export one with --format lpips-onnx")
 
