@@ -15,7 +15,9 @@ Presets give the layers, their weights and each paper's normalisation:
 
 Both Gram forms are :func:`gram` (normalised by C*H*W): Gatys' E_l is a
 quarter of the squared Frobenius distance of normalised Grams.  ``layers``
-overrides a preset's layers and weights.
+overrides a preset's layers and weights; ``preprocessing`` what the trunk's
+weights expect (default: what they record; pass
+``vggzoo.data.preprocess.TORCHVISION`` for a bare torchvision state dict).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data.preprocess import Preprocessing
 from ..errors import OptionError
 from .features import FeatureNet
 
@@ -67,7 +70,8 @@ class _LayerLoss(nn.Module):
     kind = ""
 
     def __init__(self, preset: str, layers: Mapping[str, float] | None, model: Any,
-                 weights: Any, input_range: str, reduction: str, strict: bool) -> None:
+                 weights: Any, input_range: str, reduction: str, strict: bool,
+                 preprocessing: Preprocessing | None) -> None:
         super().__init__()
         if preset not in PRESETS:
             raise OptionError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
@@ -78,7 +82,8 @@ class _LayerLoss(nn.Module):
         self.layer_weights = chosen
         self.reduction = reduction
         self.features = FeatureNet(model or self.preset.model, list(chosen), weights=weights,
-                                   input_range=input_range, strict=strict)
+                                   input_range=input_range, strict=strict,
+                                   preprocessing=preprocessing)
 
     def _reduce(self, per_image: torch.Tensor) -> torch.Tensor:
         if self.reduction == "none":
@@ -113,8 +118,10 @@ class ContentLoss(_LayerLoss):
 
     def __init__(self, preset: str = "johnson", *, layers: Mapping[str, float] | None = None,
                  model: Any = None, weights: Any = None, input_range: str = "0-1",
-                 reduction: str = "mean", strict: bool = True) -> None:
-        super().__init__(preset, layers, model, weights, input_range, reduction, strict)
+                 reduction: str = "mean", strict: bool = True,
+                 preprocessing: Preprocessing | None = None) -> None:
+        super().__init__(preset, layers, model, weights, input_range, reduction, strict,
+                         preprocessing)
 
     def layer_cost(self, ours: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor:
         squares = ((ours - theirs.expand_as(ours)) ** 2).flatten(1)
@@ -130,8 +137,10 @@ class StyleLoss(_LayerLoss):
 
     def __init__(self, preset: str = "johnson", *, layers: Mapping[str, float] | None = None,
                  model: Any = None, weights: Any = None, input_range: str = "0-1",
-                 reduction: str = "mean", strict: bool = True) -> None:
-        super().__init__(preset, layers, model, weights, input_range, reduction, strict)
+                 reduction: str = "mean", strict: bool = True,
+                 preprocessing: Preprocessing | None = None) -> None:
+        super().__init__(preset, layers, model, weights, input_range, reduction, strict,
+                         preprocessing)
 
     def layer_cost(self, ours: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor:
         diff = gram(ours) - gram(theirs).expand(ours.shape[0], -1, -1)
