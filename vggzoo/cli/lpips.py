@@ -60,13 +60,14 @@ def _distance(args: argparse.Namespace):
 
 def run_lpips(args: argparse.Namespace) -> int:
     from ..io import atomic_path, check_writable
-    from ..perceptual.pairs import lpips_pairs, resolve_pairs
+    from ..perceptual.pairs import lpips_pairs, pair_sizes, resolve_pairs
     from .output import ProgressBar, echo, print_table
 
     output = args.json or args.csv
     if output:
         check_writable(output, "--json" if args.json else "--csv")
     pairs = resolve_pairs(args.a, args.b)
+    pair_sizes(pairs)  # a pair of two sizes fails before the weights are loaded
     distance, runtime = _distance(args)
     with ProgressBar("lpips", enabled=args.progress and sys.stderr.isatty(),
                      transient=True) as bar:

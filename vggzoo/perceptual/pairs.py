@@ -100,7 +100,7 @@ def lpips_pairs(pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
     if batch_size < 1:
         raise OptionError(f"batch size {batch_size} is not allowed: pass 1 or more")
     report = as_progress(progress)
-    sizes = [_pair_size(Path(a), Path(b)) for a, b in pairs]
+    sizes = pair_sizes(pairs)
     order = sorted(range(len(pairs)), key=lambda i: (sizes[i], i))
     results: dict[int, PairDistance] = {}
     report(0, len(pairs), description="lpips")
@@ -121,6 +121,13 @@ def lpips_pairs(pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
             results[i] = PairDistance(str(pairs[i][0]), str(pairs[i][1]), width, height, value)
         report(len(results), len(pairs), description="lpips")
     return [results[i] for i in range(len(pairs))]
+
+
+def pair_sizes(pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]]
+               ) -> list[tuple[int, int]]:
+    """(width, height) of each pair, read from the files' headers; an error
+    for a pair of two sizes (checked before any network is built)."""
+    return [_pair_size(Path(a), Path(b)) for a, b in pairs]
 
 
 def _pair_size(a: Path, b: Path) -> tuple[int, int]:
