@@ -222,3 +222,49 @@ def test_cli_lpips_writes_the_table_and_json(image_pairs, trunk_state, ours, tmp
     assert main(["lpips", str(root / "a" / "0.png"), str(root / "b" / "0.png"), "--weights",
                  str(weights), "--csv", str(tmp_path / "one.csv")]) == 0
     assert (tmp_path / "one.csv").read_text().splitlines()[0] == "a,b,width,height,distance"
+
+
+def test_imagenet1k_features_are_features_only_named_weights(tmp_path, monkeypatch,
+                                                             fresh_plugins):
+    import dataclasses
+
+    import vggzoo
+    from vggzoo.plugins.testing import TINY_WIDTH, hub_cached_weights, plugin_registered
+    from vggzoo.weights.named import get_weights
+
+    from torchvision.models import VGG16_Weights
+
+    name, spec = get_weights("vgg16.tv_features")
+    tv = VGG16_Weights.IMAGENET1K_FEATURES
+    assert spec.file_name == tv.url.rsplit("/", 1)[1] and spec.url == tv.url
+    assert spec.file_name.split("-")[-1].startswith(spec.sha256) and spec.features_only
+    assert spec.preprocessing.mean == (0.48235, 0.45882, 0.40784)
+    assert spec.preprocessing.mean_rgb_255 == pytest.approx((123.0, 117.0, 104.0), abs=0.01)
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network in this test")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(WeightsError, match="features-only weights .*NaN.*num_classes=0"):
+        vggzoo.create("vgg16", weights="vgg16.tv_features", num_classes=1000)
+    # The same facts for a tiny file in the hub cache (offline lookup, NaN classifier).
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    model = vggzoo.create("vgg16", width_mult=TINY_WIDTH)
+    for p in model.classifier.parameters():
+        p.data.fill_(float("nan"))
+    tiny = hub_cached_weights(model, tmp_path, "vgg16_features-tiny.pth",
+                              **{k: v for k, v in dataclasses.asdict(spec).items()
+                                 if k not in ("model", "file_name", "sha256", "url")}
+                              | {"preprocessing": spec.preprocessing, "width_mult": TINY_WIDTH})
+
+    class Plugin:
+        @vggzoo.hookimpl
+        def vggzoo_register_weights(self, register):
+            register("vgg16.tiny_features", tiny)
+
+    with plugin_registered(Plugin()):
+        trunk = vggzoo.create("vgg16", weights="vgg16.tiny_features")
+        assert trunk.num_classes == 0 and trunk.pretrained_cfg.preprocessing == spec.preprocessing
+        assert all(torch.isfinite(p).all() for p in trunk.parameters())
+        with pytest.raises(WeightsError, match="features-only"):
+            vggzoo.create("vgg16", weights="vgg16.tiny_features", num_classes=10)

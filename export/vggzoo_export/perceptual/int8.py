@@ -107,6 +107,8 @@ def export_lpips_int8(model: nn.Module, output: str | os.PathLike, *,
     with staged_artifact(output) as stage:
         fp32, int8 = stage / "fp32.onnx", stage / output.name
         write_lpips_onnx(metric, fp32, opset=opset)
+        meta = lpips_metadata(model, "lpips-int8", opset)
+        write_metadata(fp32, meta)
         try:
             quantize_static(str(fp32), str(int8), _Reader(split.calibration, side),
                             quant_format=QuantFormat.QDQ, per_channel=True,
@@ -125,7 +127,6 @@ def export_lpips_int8(model: nn.Module, output: str | os.PathLike, *,
                               f"Spearman {agreement.spearman:.4f} < {min_spearman}); nothing "
                               f"written: calibrate on more images like yours")
         fp32.unlink()
-        meta = lpips_metadata(model, "lpips-int8", opset)
         meta.extra["lpips_agreement"] = json.dumps(agreement.rows())
         write_metadata(int8, meta)
     notes = [f"int8 vs fp32 on {agreement.pairs} held-out pairs at {side}x{side}: "
