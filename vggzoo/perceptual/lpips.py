@@ -107,22 +107,33 @@ class LPIPS(nn.Module):
             raise OptionError("LPIPS-VGG is defined on VGG16 (configuration D, no batch norm, "
                               "full width); pass trunk='vgg16'")
 
+    def _maps(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list, list]:
+        """Stage maps of both batches.  Without gradients to the target, as a
+        training loss is used, the target runs without autograd and the
+        backward pass covers only ``x``; otherwise one trunk call takes both
+        batches (fewer, larger convolutions)."""
+        self.features.guard(y, "second input")
+        if torch.is_grad_enabled() and x.requires_grad and not y.requires_grad:
+            with torch.no_grad():
+                theirs = self.features.forward_list(y)
+            return self.features.forward_list(x), theirs
+        return _split_maps(self.features.forward_list(torch.cat([x, y])), x.shape[0])
+
     def forward(self, x: torch.Tensor, y: torch.Tensor, *,
                 per_layer: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Distances (N,); with ``per_layer`` also each stage's (N,) share."""
         if not torch.jit.is_tracing() and (x.shape != y.shape or x.dim() != 4):
             raise OptionError(f"LPIPS compares batches of one shape (N, 3, H, W); got "
                               f"{tuple(x.shape)} and {tuple(y.shape)}: resize one to the other")
-        self.features.guard(y, "second input")
-        # One trunk call for both batches: fewer, larger convolutions.
-        maps = self.features.forward_list(torch.cat([x, y]))
-        n = x.shape[0]
         layers = []
-        for lin, fmap in zip(self.lins, maps):
-            fx, fy = _unit(fmap[:n]), _unit(fmap[n:])
-            layers.append(lin((fx - fy) ** 2).mean(dim=(2, 3)).flatten())
+        for lin, fx, fy in zip(self.lins, *self._maps(x, y)):
+            layers.append(lin((_unit(fx) - _unit(fy)) ** 2).mean(dim=(2, 3)).flatten())
         total = layers[0] + layers[1] + layers[2] + layers[3] + layers[4]
         return (total, layers) if per_layer else total
+
+
+def _split_maps(maps: list[torch.Tensor], n: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    return [m[:n] for m in maps], [m[n:] for m in maps]
 
 
 def _unit(fmap: torch.Tensor) -> torch.Tensor:
