@@ -22,6 +22,7 @@ from torch import nn
 from ..core.artifacts import staged_artifact
 from ..core.exporter import ExportReport
 from ..errors import ExportError
+from .runner import LPIPS_GRAPH, onnx_distance
 
 INPUTS = ("x", "y")
 OUTPUT = "distance"
@@ -29,8 +30,6 @@ OUTPUT = "distance"
 CHECK_SIDES = (64, 96)
 #: Largest |distance difference| to torch the exported file may have.
 PARITY_TOLERANCE = 1e-4
-#: What ``vggzoo.graph`` says in an exported LPIPS file (runners check it).
-LPIPS_GRAPH = "lpips-vgg-0.1"
 
 
 def lpips_module(model: nn.Module, lin_weights: str | os.PathLike | None) -> nn.Module:
@@ -102,8 +101,6 @@ def write_lpips_onnx(metric: nn.Module, path: Path, *, opset: int) -> None:
 
 def check_parity(path: Path, metric: nn.Module) -> dict[str, float]:
     """Max |distance difference| of ONNX Runtime vs torch at :data:`CHECK_SIDES`."""
-    from .runner import onnx_distance
-
     run = onnx_distance(path)
     generator = torch.Generator().manual_seed(0)
     parity = {}

@@ -10,6 +10,9 @@ import torch
 
 from vggzoo.errors import WeightsError
 
+#: What ``vggzoo.graph`` says in an exported LPIPS file (the runner checks it).
+LPIPS_GRAPH = "lpips-vgg-0.1"
+
 
 def onnx_distance(path: str | os.PathLike, *, threads: int | None = None
                   ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -25,7 +28,6 @@ def onnx_distance(path: str | os.PathLike, *, threads: int | None = None
         raise WeightsError(f"cannot open LPIPS file {path}: {exc}; export one with "
                            f"vggzoo-export vgg16 --weights W --format lpips-onnx") from exc
     from ..core.contract import GRAPH_KEY
-    from .onnx import LPIPS_GRAPH
 
     names = [i.name for i in session.get_inputs()]
     graph = session.get_modelmeta().custom_metadata_map.get(GRAPH_KEY)
