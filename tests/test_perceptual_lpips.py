@@ -127,8 +127,9 @@ def test_lpips_offline_drop_in_downloads_nothing(monkeypatch, reference, trunk_s
 def test_piq_with_vggzoos_trunk_matches_torchvision_and_is_not_aliased(trunk_state):
     tv = torchvision.models.vgg16(weights=None)
     tv.load_state_dict(trunk_state)
-    ours = piq_features(weights=trunk_state)
-    x, y = _pairs(2)
+    ours = piq_features(weights=trunk_state, last="pool3")
+    tv.features = tv.features[:17]  # up to pool3 as well: piq runs every module it is given
+    x, y = _pairs(2, side=32)
 
     def content(extractor, names):
         return piq.ContentLoss(feature_extractor=extractor, layers=piq_layers(names),
