@@ -4,7 +4,7 @@ CSV of pairs, in size-sorted batches, on any runtime.
 A runtime is any ``distance(x, y) -> (N,)`` on float 0-1 batches: the
 torch :class:`~vggzoo.perceptual.lpips.LPIPS` (``input_range="0-1"``), or an
 exported LPIPS graph run by ONNX Runtime
-(:func:`vggzoo.perceptual.export.onnx_distance`).  Pairs are grouped by image
+(``vggzoo_export.perceptual.runner.onnx_distance``).  Pairs are grouped by image
 size so every batch is one tensor; results come back in the pairs' order.
 """
 
