@@ -95,9 +95,11 @@ def test_list_models_patterns_exclude_and_pretrained():
     assert vggzoo.list_models("vgg1[13]*", exclude=["*_bn", "*lrn"]) == [
         "vgg11", "vgg13", "vgg13_shallow"]
     named = vggzoo.list_models(pretrained=True)
-    assert named == sorted(f"{m}.tv_in1k" for m in (
-        "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"))
-    assert vggzoo.list_models("vgg16*", exclude="*_bn", pretrained=True) == ["vgg16.tv_in1k"]
+    assert named == sorted([f"{m}.tv_in1k" for m in (
+        "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn")]
+        + ["vgg16.tv_features"])
+    assert vggzoo.list_models("vgg16*", exclude="*_bn", pretrained=True) == ["vgg16.tv_features",
+                                                                            "vgg16.tv_in1k"]
 
 
 def test_named_weights_carry_torchvision_facts():

@@ -28,6 +28,13 @@ EXPORT_FORMATS: list[tuple[str, LazyCallable, dict[str, Any]]] = [
      {"suffix": ".int8.onnx", "input": "model", "arguments": "vggzoo_export.cli.steps:INT8",
       "description": "calibrated static int8 ONNX (QDQ), written only if it agrees with fp32 on "
                      "held-out images; --int8 --calibrate DIR"}),
+    ("lpips-onnx", LazyCallable("vggzoo_export.perceptual.onnx:export_lpips_onnx"),
+     {"suffix": ".lpips.onnx", "input": "model",
+      "description": "LPIPS-VGG v0.1 on the model's trunk: x, y (float 0-1) in, distance out"}),
+    ("lpips-int8", LazyCallable("vggzoo_export.perceptual.int8:export_lpips_int8"),
+     {"suffix": ".lpips.int8.onnx", "input": "model",
+      "description": "LPIPS as calibrated int8 ONNX, written only if its distances agree with "
+                     "fp32; --export-option calibrate=DIR"}),
     ("protocol-dense", LazyCallable("vggzoo_export.protocol.exporter:export_dense_protocol"),
      {"suffix": ".dense.onnx", "input": "onnx", "arguments": "vggzoo_export.cli.steps:PROTOCOL",
       "description": "the paper's dense test protocol as one ONNX graph (uint8 image in, "

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "vggzoo.cli.eval",
     "vggzoo.cli.predict",
     "vggzoo.cli.train",
+    "vggzoo.cli.lpips",
 )
 
 #: Entry-point group of command modules from other distributions.

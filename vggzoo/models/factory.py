@@ -37,7 +37,7 @@ def list_models(pattern: str | Sequence[str] = "*", *, exclude: str | Sequence[s
     >>> list_models("vgg16*")
     ['vgg16', 'vgg16_bn', 'vgg16_c']
     >>> list_models("vgg1[16]*", exclude="*_bn", pretrained=True)
-    ['vgg11.tv_in1k', 'vgg16.tv_in1k']
+    ['vgg11.tv_in1k', 'vgg16.tv_features', 'vgg16.tv_in1k']
     """
     from ..plugins.registry import WEIGHTS
 
@@ -123,8 +123,11 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
         if weights is not None:
             raise WeightsError("pass either pretrained=True or weights=..., not both")
         weights = f"{entry.name}.{tag}" if tag else named.default_weights(entry.name)
+    if named.is_named(weights):  # before any download
+        _refuse_head_on_features_only(str(weights), num_classes, features_only)
     state, facts = read_weights(weights, model=entry.name)
     facts.agree("model", entry.name)
+    _refuse_head_on_features_only(facts.named, num_classes, features_only)
     width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
     in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
     if facts.num_classes is not None or num_classes is None:
@@ -155,6 +158,20 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
 
         return FeatureExtractor(model, out_indices)
     return model
+
+
+def _refuse_head_on_features_only(named_weights: str | None, num_classes: int | None,
+                                  features_only: bool) -> None:
+    """Features-only weights (a NaN classifier) never make class scores."""
+    from ..weights.named import get_weights
+
+    if named_weights is None or not get_weights(named_weights)[1].features_only:
+        return
+    if num_classes not in (None, 0):
+        raise WeightsError(f"{named_weights} are features-only weights (their classifier holds "
+                           f"NaN): they cannot give {num_classes} class scores; pass "
+                           f"num_classes=0 or features_only=True, or use other weights for "
+                           f"classification")
 
 
 def _given_or_recorded(given: Any, recorded: Any, default: Any) -> Any:

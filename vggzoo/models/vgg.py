@@ -102,6 +102,9 @@ class VGG(nn.Module):
             raise OptionError(f"{num_classes} classes is not allowed: pass --num-classes N with "
                               f"N >= 1 (1000 for ImageNet), or 0 for the pooled trunk features")
         self.fully_conv = fully_conv
+        #: The layout and batch-norm flag the trunk was built from (its layer names:
+        #: :func:`vggzoo.models.layers.layer_names`).
+        self.layout, self.batch_norm = list(layout), batch_norm
         self.num_classes = num_classes
         self.width_mult = width_mult
         self.dropout = dropout

@@ -78,6 +78,9 @@ class NamedWeights:
                              width_mult=self.width_mult, in_chans=self.in_chans,
                              preprocessing=self.preprocessing, classes=self.classes,
                              train_scale=self.train_scale, named_weights=name)
+    #: Only the trunk holds values (torchvision's IMAGENET1K_FEATURES: a NaN
+    #: classifier); a model with a head is refused.
+    features_only: bool = False
 
     def cache_path(self) -> Path:
         """Where the file is looked for: the torch hub cache."""
@@ -199,6 +202,23 @@ def torchvision_weights(enum_name: str, model: str) -> NamedWeights:
                f"Recipe: {meta.get('recipe', '')}")
 
 
+def torchvision_features_weights() -> NamedWeights:
+    """torchvision's ``VGG16_Weights.IMAGENET1K_FEATURES``: the paper's
+    original (Caffe) VGG16 ported by amdegroot for SSD, mean-RGB on 0-255
+    input, a NaN classifier; for feature extraction only."""
+    from torchvision.models import get_weight
+
+    weights = get_weight("VGG16_Weights.IMAGENET1K_FEATURES")
+    file_name = Path(weights.url).name
+    transform = weights.transforms.keywords
+    return NamedWeights(
+        model="vgg16", file_name=file_name, sha256=file_name.rsplit("-", 1)[1].split(".")[0],
+        preprocessing=Preprocessing("mean-rgb", tuple(transform["mean"]), tuple(transform["std"])),
+        num_classes=0, url=weights.url, train_scale="256", features_only=True,
+        source=f"torchvision VGG16_Weights.IMAGENET1K_FEATURES: {weights.meta['_docs'].strip()} "
+               f"Recipe: {weights.meta['recipe']}")
+
+
 @hookimpl
 def vggzoo_register_weights(register: Register) -> None:
     for entry in MODELS.entries():
@@ -209,3 +229,6 @@ def vggzoo_register_weights(register: Register) -> None:
             spec = Deferred(functools.partial(torchvision_weights, enum_name, entry.name))
             register(f"{entry.name}.tv_in1k", spec, default=True,
                      description=f"torchvision ImageNet-1K weights ({enum_name}.IMAGENET1K_V1)")
+    register("vgg16.tv_features", Deferred(torchvision_features_weights),
+             description="torchvision VGG16_Weights.IMAGENET1K_FEATURES (trunk only, "
+                         "mean-RGB on 0-255 pixels; for perceptual losses and detection)")
