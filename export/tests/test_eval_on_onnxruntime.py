@@ -85,7 +85,7 @@ def test_options_that_contradict_an_exported_file_are_errors(tmp_path, capsys):
               str(tmp_path / "data"), "--scales", "256", "--no-progress"]
     assert main([*common, "--model", "vgg11", "--num-classes", "2"]) == 0
     capsys.readouterr()
-    for extra, message in [(["--model", "vgg13"], "holds name='vgg11', not 'vgg13'"),
+    for extra, message in [(["--model", "vgg13"], "holds model='vgg11', not 'vgg13'"),
                            (["--num-classes", "5"], "holds num_classes=2, not 5"),
                            (["--weights", str(path)], "--weights is for the torch backend"),
                            (["--runner-option", "thread=2"], "Did you mean: threads?")]:
