@@ -250,13 +250,10 @@ def vggzoo_register_exporters(register: Register[Exporter]) -> None:
     - ``output`` is the file (or, with ``folder=True``, the folder) to
       write.  Write atomically (:func:`vggzoo.io.atomic_path`): on failure
       nothing is left behind.
-    - Every option is a keyword parameter with a default.  Options are
-      checked once against the signature before any exporter of a command
-      runs, and converted by their annotations (a value is only as checked
-      as its annotation: write ``Literal["a", "b"]``, not ``str``, for a
-      choice); an unknown one is a one-line
-      :class:`vggzoo_export.errors.ExporterOptionError` naming close
-      matches.  (A ``**options`` parameter turns that check off: avoid it.)
+    - Every option is a keyword parameter with a default, checked once
+      against the signature before any work and converted by its annotation
+      (write ``Literal["a", "b"]``, not ``str``, for a choice); an unknown
+      one is an ``ExporterOptionError`` naming close matches.
     - Optionally ``obj.check(output, **options)`` rejects bad values (a
       missing package, malformed shapes) before any work; it receives the
       options it names.
@@ -273,10 +270,9 @@ def vggzoo_register_exporters(register: Register[Exporter]) -> None:
     - ``suffix``: appended to the model name for the default output
       (``".onnx"`` -> ``vgg16.onnx``); ``""`` for a folder.
     - ``input``: ``"model"`` (default) or the name of the format whose file
-      this one converts.  ``--format`` takes only ``"model"`` formats; the
-      built-in ``protocol-dense``, ``tensorrt`` and ``triton`` formats are
-      chained after ``onnx`` by ``--protocol dense``, ``--trt`` and
-      ``--triton``.
+      this one converts.  ``--format`` takes only ``"model"`` formats.
+    - ``arguments``: ``"module:object"``, a :class:`~vggzoo.plugins.exporters.StepArguments`
+      adding the format's own flag (``--trt``), chained by what it consumes.
     - ``folder``: ``True`` when ``output`` is a folder.
     - ``description``: one line, shown by ``vggzoo plugins``.
 
@@ -299,8 +295,6 @@ def vggzoo_register_exporters(register: Register[Exporter]) -> None:
             register("weights", export_weights, suffix=".safetensors", input="model",
                      description="fully-convolutional weights as safetensors")
 
-    ``vggzoo-export vgg16 --format weights`` then writes ``vgg16.safetensors``;
-    ``--format weights --opset 17`` stops before building the model.
     """
 
 
