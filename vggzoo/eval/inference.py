@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 
 from ..errors import VggzooError
 from .data import READ_ERRORS, SkippedImage, read_image
 from .evaluate import Network, load_network, network_of, predict as posteriors_of
 from .evaluate import resolve_protocols
+from .budget import check_protocol_memory, network_protocols
 from .scales import resolve_scales
 from ..progress import Progress
 from ..runtime.base import Runner
@@ -89,8 +89,6 @@ class PredictResult:
 def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[SkippedImage]]:
     """Files named by ``paths`` (files, folders walked, globs), in order and
     without repeats, and the names that gave nothing."""
-    from ..data.images import IMAGE_EXTENSIONS
-
     found: list[Path] = []
     missing: list[SkippedImage] = []
     for item in paths:
@@ -99,15 +97,13 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
         if path.is_dir():
             walked = sorted(p for p in path.rglob("*") if p.is_file()
                             and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            found += [p for p in walked if p.suffix.lower() in IMAGE_EXTENSIONS]
-            missing += [SkippedImage(str(p), "not an image file (by its extension)")
-                        for p in walked if p.suffix.lower() not in IMAGE_EXTENSIONS]
+            found += _by_extension(walked, missing)
         elif path.is_file():
-            found.append(path)
+            found += _by_extension([path], missing)
         elif GLOB_CHARACTERS & set(text):
             matched = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
             if matched:
-                found += matched
+                found += _by_extension(matched, missing)
             else:
                 missing.append(SkippedImage(text, "the pattern matches no file"))
         else:
@@ -116,11 +112,27 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
     return unique, missing
 
 
+def _by_extension(paths: Sequence[Path], skipped: list[SkippedImage]) -> list[Path]:
+    """The image files of ``paths`` by the one extension rule of folders
+    (:func:`vggzoo.data.images.is_image_file`), the others added to
+    ``skipped``: a GIF named on the command line is skipped like one in a
+    folder."""
+    from ..data.images import IMAGE_EXTENSIONS, is_image_file
+
+    kept = [p for p in paths if is_image_file(p.name)]
+    skipped += [SkippedImage(str(p), f"not an image file by its extension (vggzoo reads "
+                                     f"{', '.join(IMAGE_EXTENSIONS)})")
+                for p in paths if not is_image_file(p.name)]
+    return kept
+
+
 def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) from the file header, without decoding the pixels."""
-    with Image.open(path) as image:
-        width, height = image.size
-    return height, width
+    """(height, width) from the file header, without decoding the pixels;
+    an image over the decoded-size bound is refused here
+    (:func:`vggzoo.data.images.header_size`)."""
+    from ..data.images import header_size
+
+    return header_size(path)
 
 
 def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
@@ -162,6 +174,10 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         raise VggzooError(f"no image to predict ({reasons}); pass image files, folders of "
                           f"images or globs such as 'photos/*.jpg'")
     sized.sort(key=lambda item: (item[0], item[1]))  # one size after another: full batches
+    for start in range(0, len(sized), chunk_size):  # before any image is decoded
+        check_protocol_memory([network], [size for size, _, _ in sized[start:start + chunk_size]],
+                              network_protocols(chosen), flip=flip, batch_size=batch_size, decoded=False,
+                              what="predict", derived=scales is None)
     results: dict[int, ImagePrediction] = {}
     total, done = len(sized), 0
     for start in range(0, total, chunk_size):
@@ -174,8 +190,8 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
             except READ_ERRORS as exc:
                 skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
         if images:
-            probs = posteriors_of([network], images, chosen, flip=flip,
-                                  batch_size=batch_size)[chosen[0].name]
+            probs = posteriors_of([network], images, chosen, flip=flip, batch_size=batch_size,
+                                  what="predict", scales_derived=scales is None)[chosen[0].name]
             if not torch.isfinite(probs).all():
                 raise VggzooError(f"the network gave non-finite posteriors for "
                                   f"{owners[0][1]} (and its chunk): the weights hold NaN/inf "
