@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import re
 import resource
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,3 +282,26 @@ def require_fits(what: str, bytes_at: Callable[[int], int], scale: int, *, optio
     raise MemoryEstimateError(
         f"{what} needs about {_gib(need)} but this process may use {_gib(limit.bytes)} "
         f"({limit.source}): {advice}{'; ' + fix if fix else ''}")
+
+
+def require_sizes_fit(what: str, net: NetworkShape, sizes: Sequence[tuple[int, int]],
+                      batch: int, *, option: str, copies: int = 1, held: int = 0,
+                      lowest: int = 1, by_side: bool = True) -> None:
+    """:func:`require_fits` for forward passes at (height, width) ``sizes``:
+    ``copies`` networks (runtimes whose arenas keep their peak) each running
+    a ``batch`` at the largest size, plus ``held`` bytes.  The largest size
+    that fits is named by its shortest side (the same shape, scaled), as
+    ``option N`` when ``by_side`` is false (``option`` is that side)."""
+    if not sizes:
+        return
+    big = max(sizes, key=lambda s: s[0] * s[1])
+    short = min(big)
+
+    def bytes_at(side: int) -> int:
+        f = side / short
+        return copies * forward_bytes(net, max(1, round(big[0] * f)), max(1, round(big[1] * f)),
+                                      batch=batch) + held
+
+    require_fits(f"{what} at {big[0]}x{big[1]} (batch {batch})", bytes_at, short,
+                 option=f"{option} with a shortest side of" if by_side else option,
+                 lowest=min(lowest, short))
