@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VggzooError
-from ..models.configs import HEAD_KERNEL, HIDDEN_WIDTH, LAYOUTS, LRN, M, LayerSpec
+from ..models.configs import HEAD_KERNEL, HIDDEN_WIDTH, LAYOUTS, LRN, MIN_INPUT_SIZE, M, LayerSpec
 
 #: Environment variable bounding the memory vggzoo plans for (``8GiB``,
 #: ``512M``, or bytes); the smaller of it and the machine's limit is used.
@@ -286,7 +286,7 @@ def require_fits(what: str, bytes_at: Callable[[int], int], scale: int, *, optio
 
 def require_sizes_fit(what: str, net: NetworkShape, sizes: Sequence[tuple[int, int]],
                       batch: int, *, option: str, copies: int = 1, held: int = 0,
-                      lowest: int = 1, by_side: bool = True) -> None:
+                      lowest: int = MIN_INPUT_SIZE, by_side: bool = True) -> None:
     """:func:`require_fits` for forward passes at (height, width) ``sizes``:
     ``copies`` networks (runtimes whose arenas keep their peak) each running
     a ``batch`` at the largest size, plus ``held`` bytes.  The largest size

@@ -20,7 +20,7 @@ and a run where every image is non-finite is an error, not a result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -75,7 +75,7 @@ def check_parity(candidate: LogitsFn, reference: LogitsFn, *, what: str,
 
     sizes = list(sizes)
     require_sizes_fit(f"the parity check of {what}", network_shape(reference), sizes, batch,
-                      option="--sizes", copies=2, held=_input_bytes(sizes, batch))
+                      option="--sizes", copies=2)
     report: dict[str, float] = {}
     for size in sizes:
         diff, magnitude = max_abs_diff(candidate, reference, size, batch=batch)
@@ -87,11 +87,6 @@ def check_parity(candidate: LogitsFn, reference: LogitsFn, *, what: str,
                 f"{diff:.3g} > {allowed:.3g} (logits up to {magnitude:.3g}); the file was not "
                 f"written. Report this with the model name and torch/onnx versions")
     return report
-
-
-def _input_bytes(sizes: Sequence[tuple[int, int]], batch: int) -> int:
-    """The random input batch of the largest size (fp32)."""
-    return max((3 * h * w for h, w in sizes), default=0) * batch * 4
 
 
 @dataclass(frozen=True)
