@@ -163,21 +163,15 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
                else load_network(model, weights, backend=backend, **runner_options))
     network.scales = _scales(network, scales, multi_scale)
     names, source = _class_names(network.runner)
-    sized: list[tuple[tuple[int, int], int, Path]] = []
-    for order, path in enumerate(files):
-        try:
-            sized.append((image_size(path), order, path))
-        except READ_ERRORS as exc:
-            skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
+    sized = _sized(files, skipped)
     if not sized:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3]) or "no paths given"
         raise VggzooError(f"no image to predict ({reasons}); pass image files, folders of "
                           f"images or globs such as 'photos/*.jpg'")
-    sized.sort(key=lambda item: (item[0], item[1]))  # one size after another: full batches
     for start in range(0, len(sized), chunk_size):  # before any image is decoded
         check_protocol_memory([network], [size for size, _, _ in sized[start:start + chunk_size]],
-                              network_protocols(chosen), flip=flip, batch_size=batch_size, decoded=False,
-                              what="predict", derived=scales is None)
+                              network_protocols(chosen), flip=flip, batch_size=batch_size,
+                              decoded=False, what="predict", derived=scales is None)
     results: dict[int, ImagePrediction] = {}
     total, done = len(sized), 0
     for start in range(0, total, chunk_size):
@@ -213,6 +207,20 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         model=network.model, weights=network.weights, backend=network.runner.name,
         protocol=chosen[0].name, scales=list(network.scales), flip=flip, class_names=source,
         topk=topk)
+
+
+def _sized(files: Sequence[Path], skipped: list[SkippedImage]
+           ) -> list[tuple[tuple[int, int], int, Path]]:
+    """(size from the header, input order, path) of the readable files,
+    sorted by size so images of one size share network batches; the others
+    go to ``skipped``."""
+    sized = []
+    for order, path in enumerate(files):
+        try:
+            sized.append((image_size(path), order, path))
+        except READ_ERRORS as exc:
+            skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
+    return sorted(sized, key=lambda item: (item[0], item[1]))
 
 
 def _scales(network: Network, scales: str | Sequence[int] | None,

@@ -254,9 +254,10 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
             done[0] = min(done[0] + 8, steps)
             log(f"calibrating on {len(split.calibration)} images at {scales}: {done[0]}/{steps}")
 
-        skipped = split.skipped
-        reader = _Reader(lambda: image_batches(split.calibration, pre, scales,
-                                               skipped=skipped), tick)
+        def batches(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+            return image_batches(paths, pre, scales, skipped=split.skipped)
+
+        reader = _Reader(lambda: batches(split.calibration), tick)
         quantized = stage / "int8.onnx"
         try:
             # ONNX Runtime's recommended preparation: shape inference and graph
@@ -278,8 +279,7 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
         with OrtRunner(fp32.path, "cpu") as ref, OrtRunner(quantized, "cpu") as cand:
             agreement = compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
                                      lambda x: cand.logits(torch.from_numpy(x)).numpy(),
-                                     image_batches(split.held_out, pre, scales,
-                                                   skipped=skipped))
+                                     batches(split.held_out))
         check_agreement(agreement, min_agreement, what="int8", images=f"held-out images of {root}",
                         threshold="--min-agreement",
                         fix="Calibrate on more images (--calibration-images) like the ones you "
@@ -299,11 +299,18 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
     weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if reduce_range else "")
     note = f"calibration: {len(split.calibration)} images at {scales} " \
            f"(sha256 {calibration['sha256'][:12]}), {weights}"
-    notes = [note] + ([f"skipped {len(skipped)} unreadable image(s): " + "; ".join(
-        f"{path}: {reason}" for path, reason in skipped)] if skipped else [])
+    notes = [note, *_skipped_note(split.skipped)]
     return Int8Report(output, [output], read_onnx_metadata(output), parity={},
                       seconds=time.perf_counter() - start, notes=notes, agreement=agreement,
                       calibration=calibration)
+
+
+def _skipped_note(skipped: Sequence[tuple[str, str]]) -> list[str]:
+    """The report's line listing the images left out, if any."""
+    if not skipped:
+        return []
+    return [f"skipped {len(skipped)} unreadable image(s): "
+            + "; ".join(f"{path}: {reason}" for path, reason in skipped)]
 
 
 def check_int8(output: Path, /, *, calibrate: str | os.PathLike | None = None,
