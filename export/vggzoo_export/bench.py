@@ -95,6 +95,36 @@ def dense_case(scales: Sequence[int], aspect: float = 4 / 3) -> Case:
     return Case(f"dense {','.join(map(str, scales))} +flip", parts[0], parts, images=1)
 
 
+def check_bench_memory(paths: Sequence[str | Path], sizes: Sequence[tuple[int, int]],
+                       batches: Sequence[int], dense: Sequence[int] | None,
+                       runtimes: int) -> None:
+    """Refuse, before any input is allocated, benchmark sizes that would not
+    fit in memory: every case's input (all are made up front) plus
+    ``runtimes`` forward passes at the largest size and batch (each
+    runtime's arena keeps its peak); see :mod:`vggzoo.runtime.memory`."""
+    from vggzoo.runtime.memory import FLOAT_BYTES, forward_bytes, network_shape, require_fits
+
+    shape = network_shape()
+    onnx = [p for p in paths if Path(p).suffix == ".onnx" and Path(p).is_file()]
+    if onnx:
+        from .core.metadata import read_onnx_metadata
+
+        shape = network_shape(read_onnx_metadata(onnx[0]))
+    cases = [(h, w, n) for h, w in sizes for n in batches]
+    cases += [(q, round(q * 4 / 3), 2) for q in dense or ()]
+    h, w, n = max(cases, key=lambda c: c[0] * c[1] * c[2])
+
+    def bytes_at(side: int) -> int:  # every case scaled like the largest
+        f = side / min(h, w)
+        held = sum(3 * max(1, round(a * f)) * max(1, round(b * f)) * k for a, b, k in cases)
+        return (held * FLOAT_BYTES
+                + runtimes * forward_bytes(shape, max(1, round(h * f)), max(1, round(w * f)),
+                                           batch=n))
+
+    require_fits(f"benchmarking at {h}x{w} (batch {n}, {runtimes} runtime(s))", bytes_at,
+                 min(h, w), option="--sizes/--dense with a shortest side of")
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
         else values[0]

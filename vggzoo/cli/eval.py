@@ -59,7 +59,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.network import load_network
     from ..eval.scales import parse_scales
     from ..eval.tables import PAPER_TABLES, markdown, write_json
-    from .output import ProgressBar, echo
+    from .output import ProgressBar, echo, shown_path
 
     backend, options = resolve_backend(args)
     if args.json:  # before the evaluation, not after it; never over what it reads
@@ -105,7 +105,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if skipped:
         echo(f"skipped {len(skipped)} unreadable image(s):")
         for path, reason in skipped.items():
-            echo(f"  {path}: {reason}")
+            echo(f"  {shown_path(path)}: {shown_path(reason)}")
     for r in results:
         if r.nonfinite:
             echo(f"warning: {r.nonfinite} of {r.images} images gave non-finite outputs (NaN/inf) "

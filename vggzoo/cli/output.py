@@ -98,3 +98,10 @@ class ProgressBar:
                 self._bar.remove_task(self._task)
             self._bar.stop()
             self._bar = None
+
+
+def shown_path(path: object) -> str:
+    """A file name as the terminal can print it: bytes that are not UTF-8
+    (kept by Python as surrogate escapes) written as ``\\xe9``, the way
+    ``ls -b`` does, instead of ending the command on a UnicodeEncodeError."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")

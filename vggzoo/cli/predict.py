@@ -56,7 +56,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     from ..eval.inference import predict
     from ..io import atomic_path, check_writable
-    from .output import ProgressBar, echo, print_table
+    from .output import ProgressBar, echo, print_table, shown_path
 
     output = args.json or args.csv
     if args.server:
@@ -78,9 +78,12 @@ def run_predict(args: argparse.Namespace) -> int:
                              batch_size=args.batch_size, progress=bar, **options)
     if output:
         with atomic_path(output) as tmp:
-            tmp.write_text(_json(result) if args.json else _csv(result))
+            # A file name that is not UTF-8 is written as its own bytes
+            # (surrogateescape), so the row still names the file on disk.
+            text = _json(result) if args.json else _csv(result)
+            tmp.write_bytes(text.encode("utf-8", "surrogateescape"))
     for item in result.predictions:
-        print_table(f"{item.path} ({item.size[0]}x{item.size[1]})",
+        print_table(f"{shown_path(item.path)} ({item.size[0]}x{item.size[1]})",
                     ("rank", "class", "index", "probability"),
                     [(rank, s.name, s.index, f"{s.probability:.4f}")
                      for rank, s in enumerate(item.top, start=1)])
@@ -91,9 +94,9 @@ def run_predict(args: argparse.Namespace) -> int:
     if result.skipped:
         echo(f"skipped {len(result.skipped)} file(s):")
         for s in result.skipped:
-            echo(f"  {s.path}: {s.reason}")
+            echo(f"  {shown_path(s.path)}: {shown_path(s.reason)}")
     if output:
-        echo(f"wrote {output}")
+        echo(f"wrote {shown_path(output)}")
     return 0
 
 

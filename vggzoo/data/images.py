@@ -12,7 +12,12 @@ the walk nor repeat an image, and a link back to the split or to another
 class folder adds nothing.  The same file under two classes has no single
 label and is an error.
 
-Decoding (:func:`load_image`).  Every Pillow mode becomes 8-bit RGB with its
+Decoding (:func:`load_image`).  The header is read first and an image whose
+decoded size exceeds :func:`max_image_pixels` (``VGGZOO_MAX_IMAGE_PIXELS``)
+is refused before any pixel is decoded (:class:`ImageTooLargeError`, a
+:class:`~vggzoo.errors.DataError`: listed as skipped like any unreadable
+file).  EXIF orientation is applied (``ImageOps.exif_transpose``), so a
+portrait phone photo stored sideways is read upright.  Every Pillow mode becomes 8-bit RGB with its
 real brightness: 16-bit grey (``I;16*``, e.g. 16-bit PNG) and 32-bit integer
 (``I``) pixels are scaled from their range (0-65535, or 0-2**32-1 when values
 exceed 16 bits) instead of being clipped at 255 as ``convert("RGB")`` does;
@@ -26,16 +31,18 @@ the rest use Pillow's conversion.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
-from ..errors import DataError
+from ..errors import DataError, OptionError
 
 log = logging.getLogger("vggzoo.data")
 
@@ -46,6 +53,14 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".
                                      ".tiff", ".webp")
 #: What transparent pixels are composited over.
 BACKGROUND: tuple[int, int, int] = (255, 255, 255)
+#: Environment variable bounding the decoded size of an image (pixels).
+MAX_PIXELS_ENV = "VGGZOO_MAX_IMAGE_PIXELS"
+#: Largest image decoded without the variable: Pillow's own refusal
+#: threshold (twice ``PIL.Image.MAX_IMAGE_PIXELS``), about 179 megapixels
+#: (0.5 GB as 8-bit RGB, 2 GB as float32).
+DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
+#: EXIF orientations that turn the image by 90 degrees (width and height swap).
+_TURNED = (5, 6, 7, 8)
 
 
 def is_image_file(name: str) -> bool:
@@ -177,18 +192,78 @@ def _is_ancestor(link: str, folder: Path) -> bool:
     return here == target or target in here.parents
 
 
-def load_image(path: str | os.PathLike) -> Image.Image:
-    """The image at ``path`` as an 8-bit RGB PIL image (see the module notes
+class ImageTooLargeError(DataError):
+    """An image whose decoded size (from its header) exceeds
+    :func:`max_image_pixels`: refused before its pixels are decoded."""
+
+
+def max_image_pixels() -> int:
+    """The largest decoded image (width x height) vggzoo reads:
+    :data:`MAX_PIXELS_ENV` when set, else :data:`DEFAULT_MAX_IMAGE_PIXELS`."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    try:
+        value = int(float(text))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise OptionError(f"{MAX_PIXELS_ENV}={text!r}: give the largest image to read as a "
+                          f"number of pixels, e.g. {DEFAULT_MAX_IMAGE_PIXELS}")
+    return value
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike, max_pixels: int | None = None) -> Iterator[Image.Image]:
+    """``Image.open`` (lazy: only the header is read) that refuses, with
+    :class:`ImageTooLargeError`, an image over ``max_pixels`` (default
+    :func:`max_image_pixels`): the one bound every reader of images uses."""
+    bound = max_image_pixels() if max_pixels is None else max_pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the bound below rules
+        if Image.MAX_IMAGE_PIXELS is not None and bound > 2 * Image.MAX_IMAGE_PIXELS:
+            Image.MAX_IMAGE_PIXELS = bound // 2 + 1  # Pillow's own refusal must not come first
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(f"{exc} (Pillow's bound); set {MAX_PIXELS_ENV} to read "
+                                     f"larger images") from None
+    with image:
+        width, height = image.size
+        if width * height > bound:
+            raise ImageTooLargeError(
+                f"its header says {width}x{height} pixels ({width * height / 1e6:.1f} "
+                f"megapixels), over the bound of {bound / 1e6:.1f} megapixels (a decompression "
+                f"bomb, or a huge image); not decoded: set {MAX_PIXELS_ENV} to read larger images")
+        yield image
+
+
+def header_size(path: str | os.PathLike, max_pixels: int | None = None) -> tuple[int, int]:
+    """(height, width) of the image at ``path`` as :func:`load_image` will
+    give it (EXIF orientation applied), read from the header without
+    decoding; refuses images over the bound like :func:`open_image`."""
+    with open_image(path, max_pixels) as image:
+        width, height = image.size
+        turned = image.getexif().get(ExifTags.Base.Orientation, 1) in _TURNED
+    return (width, height) if turned else (height, width)
+
+
+def load_image(path: str | os.PathLike, max_pixels: int | None = None) -> Image.Image:
+    """The image at ``path`` as an 8-bit RGB PIL image, upright (its EXIF
+    orientation applied, as viewers show phone photos; see the module notes
     for how each mode is converted); raises ``OSError``/``ValueError`` on a
-    file that is not a readable image."""
-    with Image.open(path) as image:
+    file that is not a readable image and :class:`ImageTooLargeError` on
+    one over the decoded-size bound (:func:`open_image`)."""
+    with open_image(path, max_pixels) as image:
+        ImageOps.exif_transpose(image, in_place=True)
         return to_rgb(image)
 
 
-def read_image(path: str | os.PathLike) -> torch.Tensor:
+def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> torch.Tensor:
     """:func:`load_image` as a uint8 (3, H, W) tensor (what evaluation and
     :func:`vggzoo.eval.protocol_posteriors` take)."""
-    return torch.from_numpy(np.array(load_image(path), dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    image = load_image(path, max_pixels)
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

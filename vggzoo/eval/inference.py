@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 
 from ..errors import VggzooError
 from .data import READ_ERRORS, SkippedImage, read_image
 from .network import Network, load_network, network_of
 from .posteriors import protocol_posteriors, resolve_protocols
 from ..data.scales import choose_test_scales
+from .budget import check_protocol_memory, network_protocols
 from ..progress import Progress
 from ..runtime.base import Runner
 
@@ -100,11 +100,11 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
             missing += [SkippedImage(str(p), "not an image file (by its extension)")
                         for p in others]
         elif path.is_file():
-            found.append(path)
+            found += _by_extension([path], missing)
         elif GLOB_CHARACTERS & set(text):
             matched = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
             if matched:
-                found += matched
+                found += _by_extension(matched, missing)
             else:
                 missing.append(SkippedImage(text, "the pattern matches no file"))
         else:
@@ -113,11 +113,27 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
     return unique, missing
 
 
+def _by_extension(paths: Sequence[Path], skipped: list[SkippedImage]) -> list[Path]:
+    """The image files of ``paths`` by the one extension rule of folders
+    (:func:`vggzoo.data.images.is_image_file`), the others added to
+    ``skipped``: a GIF named on the command line is skipped like one in a
+    folder."""
+    from ..data.images import IMAGE_EXTENSIONS, is_image_file
+
+    kept = [p for p in paths if is_image_file(p.name)]
+    skipped += [SkippedImage(str(p), f"not an image file by its extension (vggzoo reads "
+                                     f"{', '.join(IMAGE_EXTENSIONS)})")
+                for p in paths if not is_image_file(p.name)]
+    return kept
+
+
 def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) from the file header, without decoding the pixels."""
-    with Image.open(path) as image:
-        width, height = image.size
-    return height, width
+    """(height, width) from the file header, without decoding the pixels;
+    an image over the decoded-size bound is refused here
+    (:func:`vggzoo.data.images.header_size`)."""
+    from ..data.images import header_size
+
+    return header_size(path)
 
 
 def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
@@ -149,17 +165,15 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
                else load_network(model, weights, backend=backend, **runner_options))
     network.scales = _scales(network, scales, multi_scale)
     names, source = _class_names(network.runner)
-    sized: list[tuple[tuple[int, int], int, Path]] = []
-    for order, path in enumerate(files):
-        try:
-            sized.append((image_size(path), order, path))
-        except READ_ERRORS as exc:
-            skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
+    sized = _sized(files, skipped)
     if not sized:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3]) or "no paths given"
         raise VggzooError(f"no image to predict ({reasons}); pass image files, folders of "
                           f"images or globs such as 'photos/*.jpg'")
-    sized.sort(key=lambda item: (item[0], item[1]))  # one size after another: full batches
+    for start in range(0, len(sized), chunk_size):  # before any image is decoded
+        check_protocol_memory([network], [size for size, _, _ in sized[start:start + chunk_size]],
+                              network_protocols(chosen), flip=flip, batch_size=batch_size,
+                              decoded=False, what="predict", derived=scales is None)
     results: dict[int, ImagePrediction] = {}
     total, done = len(sized), 0
     for start in range(0, total, chunk_size):
@@ -173,7 +187,8 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
                 skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
         if images:
             probs = protocol_posteriors([network], images, chosen, flip=flip,
-                                  batch_size=batch_size)[chosen[0].name]
+                                        batch_size=batch_size, what="predict",
+                                        scales_derived=scales is None)[chosen[0].name]
             if not torch.isfinite(probs).all():
                 raise VggzooError(f"the network gave non-finite posteriors for "
                                   f"{owners[0][1]} (and its chunk): the weights hold NaN/inf "
@@ -195,6 +210,20 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         model=network.model, weights=network.weights, backend=network.runner.name,
         protocol=chosen[0].name, scales=list(network.scales), flip=flip, class_names=source,
         topk=topk)
+
+
+def _sized(files: Sequence[Path], skipped: list[SkippedImage]
+           ) -> list[tuple[tuple[int, int], int, Path]]:
+    """(size from the header, input order, path) of the readable files,
+    sorted by size so images of one size share network batches; the others
+    go to ``skipped``."""
+    sized = []
+    for order, path in enumerate(files):
+        try:
+            sized.append((image_size(path), order, path))
+        except READ_ERRORS as exc:
+            skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
+    return sorted(sized, key=lambda item: (item[0], item[1]))
 
 
 def _scales(network: Network, scales: str | Sequence[int] | None,

@@ -5,6 +5,7 @@ the counts are reduced into one :class:`EvalResult` per protocol."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ from ..progress import Progress, as_progress, no_progress
 from .data import ImageSet, SkippedImage, find_images, read_images
 from .distributed import current_shard
 from .metrics import ErrorCounts
+from .budget import check_protocol_memory, network_protocols
 from .network import Network
 from .posteriors import protocol_posteriors, resolve_protocols
 from .protocols import CostMeter, EvalProtocol
@@ -48,10 +50,11 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
         net.scales, net.scale_note = chosen_scales.scales, chosen_scales.note
     images = data if isinstance(data, ImageSet) else find_images(data)
     for net in networks:
-        if len(images.classes) > net.runner.num_classes:
-            raise VggzooError(f"{images.root} has {len(images.classes)} class folders but "
-                              f"{net.label} predicts {net.runner.num_classes} classes: evaluate "
-                              f"a checkpoint trained on these classes (or fix num_classes)")
+        check_classes(images, net)
+    # Before any image is read: one square image at the largest scale.
+    check_protocol_memory(networks, [(net.runner.min_input_size,) * 2], network_protocols(chosen),
+                          flip=flip, batch_size=batch_size, decoded=False, what="evaluation",
+                          derived=scales is None)
     shard = current_shard()
     counts = {p.name: ErrorCounts() for p in chosen}
     meters = [CostMeter() for _ in networks]
@@ -62,8 +65,9 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
     report(0, len(items))
     read = 0
     for chunk, labels in read_images(items, chunk_size, skipped):
-        posteriors = protocol_posteriors(networks, chunk, chosen, flip=flip, batch_size=batch_size,
-                             meters=meters)
+        posteriors = protocol_posteriors(networks, chunk, chosen, flip=flip,
+                                         batch_size=batch_size, meters=meters,
+                                         scales_derived=scales is None)
         target = torch.tensor(labels)
         for name, probs in posteriors.items():
             counts[name].update(probs, target)
@@ -71,6 +75,34 @@ def evaluate_protocols(networks: Sequence[Network], data: str | os.PathLike | Im
         report(read + len(skipped), len(items))
     return reduce_results(chosen, networks, counts, meters, skipped, shard, flip,
                           time.perf_counter() - start)
+
+
+#: ILSVRC's class folders: WordNet ids, whose sorted order is the standard
+#: label order of 1000-class weights that name their classes in words.
+WORDNET_ID = re.compile(r"n\d{8}")
+
+
+def check_classes(images: ImageSet, net: Network) -> None:
+    """Labels are folder positions: the data must have the network's class
+    count and, when the weights name their classes, those names in that
+    order (a 1000-class model's names in words against WordNet-id folders,
+    ILSVRC's layout, are the one accepted renaming)."""
+    folders, count = images.classes, net.runner.num_classes
+    who = net.weights or net.label
+    if len(folders) != count:
+        raise VggzooError(f"{images.root} has {len(folders)} class folders but {net.label} "
+                          f"predicts {count} classes: every label would be wrong; evaluate a "
+                          f"checkpoint trained on these classes (or fix num_classes)")
+    names = list(getattr(net.runner, "classes", None) or [])
+    if not names or names == folders:
+        return
+    if count == 1000 and all(WORDNET_ID.fullmatch(f) for f in folders):
+        return
+    wrong = next(i for i, (a, b) in enumerate(zip(folders, names)) if a != b)
+    raise VggzooError(f"the class folders of {images.root} are not the classes of {who}: label "
+                      f"{wrong} is folder {folders[wrong]!r} but the weights' class "
+                      f"{names[wrong]!r} ({len(set(folders) - set(names))} folder(s) the weights "
+                      f"do not name); evaluate on data with the weights' class folders")
 
 
 def _check_fusable(networks: Sequence[Network]) -> None:

@@ -12,6 +12,7 @@ import torch
 from ..errors import VggzooError
 from ..data.preprocess import to_input
 from ..plugins.registry import EVAL_PROTOCOLS
+from .budget import check_protocol_memory
 from .network import Network
 from .protocols import CostMeter, EvalProtocol, WeightedAverage
 
@@ -45,10 +46,20 @@ def _base_protocols(protocols: Sequence[EvalProtocol]) -> dict[str, EvalProtocol
 
 def protocol_posteriors(networks: Sequence[Network], images: Sequence[torch.Tensor],
                         protocols: Sequence[EvalProtocol], *, flip: bool = True,
-                        batch_size: int = 32, meters: Sequence[CostMeter] | None = None) -> dict[str, torch.Tensor]:
+                        batch_size: int = 32, meters: Sequence[CostMeter] | None = None,
+                        what: str = "evaluation",
+                        scales_derived: bool = False) -> dict[str, torch.Tensor]:
     """Posteriors (N, K) per protocol for uint8 (3, H, W) images: averaged
-    over each network's test scales, then over networks (fusion)."""
+    over each network's test scales, then over networks (fusion).
+
+    Raises :class:`~vggzoo.runtime.memory.MemoryEstimateError` before
+    rescaling when the images at a network's largest scale would not fit
+    in memory (``what`` names the work, ``scales_derived`` says the scales
+    come from the recorded training scale; :mod:`vggzoo.eval.budget`)."""
     bases = _base_protocols(protocols)
+    check_protocol_memory(networks, [tuple(im.shape[-2:]) for im in images],
+                          list(bases.values()), flip=flip, batch_size=batch_size, decoded=True,
+                          what=what, derived=scales_derived)
     fused: dict[str, torch.Tensor] = {}
     for index, net in enumerate(networks):
         meter = meters[index] if meters is not None else None

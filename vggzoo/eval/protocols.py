@@ -58,6 +58,10 @@ class EvalProtocol:
     description: str = ""
     #: Protocols whose posteriors this one combines (empty: runs the network).
     components: tuple[str, ...] = ()
+    #: Whether the network sees ``min_input_size`` crops rather than the
+    #: whole rescaled image (what memory is estimated for; see
+    #: :mod:`vggzoo.eval.budget`).  Unknown protocols count as whole images.
+    crop_inputs: bool = False
 
     def posteriors(self, runner: Runner, images: Sequence[torch.Tensor], *, flip: bool,
                    batch_size: int, meter: CostMeter | None = None) -> torch.Tensor:
@@ -114,6 +118,7 @@ def check_scale(images: Sequence[torch.Tensor], needed: int, what: str) -> None:
 
 class Single(EvalProtocol):
     name = "single"
+    crop_inputs = True
     description = ("centre 224x224 crop of the image rescaled to Q, no flip "
                    "(the torchvision-style baseline)")
 
@@ -151,6 +156,7 @@ class Dense(EvalProtocol):
 
 class MultiCrop(EvalProtocol):
     name = "multicrop"
+    crop_inputs = True
     description = "5x5 grid of 224x224 crops, times 2 flips (50 per scale), posteriors averaged"
 
     def posteriors(self, runner, images, *, flip, batch_size, meter=None):

@@ -207,11 +207,13 @@ def run_steps(args: argparse.Namespace, steps: Sequence[Any]) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     from vggzoo.cli.output import ProgressBar, echo
 
-    from ..bench import benchmark_files, dense_case, random_cases, write_json
+    from ..bench import benchmark_files, check_bench_memory, dense_case, random_cases, write_json
     from .output import print_rows
 
     if args.json:
         io.check_writable(args.json, "--json")
+    check_bench_memory(args.files, args.sizes, args.batch, args.dense,
+                       runtimes=len(args.files) * len(args.backend or [1]) + len(args.compare))
     cases = random_cases(args.sizes, args.batch) + ([dense_case(args.dense)] if args.dense else [])
     notes: list[str] = []
     with ProgressBar("benchmarking", transient=True) as bar:

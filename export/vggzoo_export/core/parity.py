@@ -69,7 +69,16 @@ def check_parity(candidate: LogitsFn, reference: LogitsFn, *, what: str,
                  channels: int = 3) -> dict[str, float]:
     """Raise :class:`ParityError` unless ``candidate`` matches ``reference``
     at every size (inputs of ``channels`` channels, the model's
-    ``in_chans``); returns the max abs difference per size ("HxW")."""
+    ``in_chans``); returns the max abs difference per size ("HxW").
+
+    Sizes whose two forward passes (``reference`` and the candidate's
+    runtime) would not fit in memory are refused before anything runs
+    (:mod:`vggzoo.runtime.memory`)."""
+    from vggzoo.runtime.memory import network_shape, require_sizes_fit
+
+    sizes = list(sizes)
+    require_sizes_fit(f"the parity check of {what}", network_shape(reference), sizes, batch,
+                      option="--sizes", copies=2)
     report: dict[str, float] = {}
     for size in sizes:
         diff, magnitude = max_abs_diff(candidate, reference, size, batch=batch,

@@ -46,9 +46,10 @@ from torch import nn
 
 from vggzoo.runtime.machine import cpu_flags
 from vggzoo.models.cfg import PretrainedCfg
-from vggzoo.data.images import walk_images
+from vggzoo.data.images import header_size, walk_images
 from vggzoo.data.preprocess import Preprocessing, to_input
 from vggzoo.data.scales import choose_test_scales
+from vggzoo.eval.data import READ_ERRORS
 
 from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
@@ -67,6 +68,8 @@ DEFAULT_AGREEMENT_IMAGES = 256
 DEFAULT_MIN_AGREEMENT = 0.99
 #: Held-out images needed at least, beyond the calibration ones.
 MIN_HELD_OUT = 4
+#: Images per calibration and agreement batch.
+BATCH = 8
 #: CPU flags with the int8 dot-product instructions that need no 7-bit weights.
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
@@ -77,6 +80,9 @@ class ImageSplit:
 
     calibration: list[Path]
     held_out: list[Path]
+    #: (path, reason) of the files left out because they cannot be read
+    #: (header unreadable, over the decoded-size bound), like predict and eval.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def calibration_sha256(self, root: Path) -> str:
         """Hash of the calibration images' relative paths and bytes."""
@@ -107,9 +113,18 @@ def split_images(root: str | os.PathLike, calibration: int, held_out: int) -> Im
     if calibration < 1 or held_out < MIN_HELD_OUT:
         raise ExportError(f"need at least 1 calibration image and {MIN_HELD_OUT} held-out images, "
                           f"got {calibration} and {held_out}")
-    images, _ = walk_images(root, hidden=False)
+    found, _ = walk_images(root, hidden=False)
+    images, skipped = [], []
+    for path in found:  # headers only: an unreadable file is skipped, not fatal
+        try:
+            header_size(path)
+            images.append(path)
+        except READ_ERRORS as exc:
+            skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
     if len(images) < calibration + MIN_HELD_OUT:
-        raise ExportError(f"--calibrate {root} holds {len(images)} images but calibrating on "
+        unreadable = f" ({len(skipped)} unreadable file(s) skipped)" if skipped else ""
+        raise ExportError(f"--calibrate {root} holds {len(images)} images{unreadable} but "
+                          f"calibrating on "
                           f"{calibration} and checking on at least {MIN_HELD_OUT} others needs "
                           f"{calibration + MIN_HELD_OUT}; add images or lower --calibration-images")
     chosen = set(np.linspace(0, len(images) - 1, calibration).round().astype(int).tolist())
@@ -117,14 +132,17 @@ def split_images(root: str | os.PathLike, calibration: int, held_out: int) -> Im
         chosen = set(range(calibration))
     rest = [p for i, p in enumerate(images) if i not in chosen]
     picks = np.linspace(0, len(rest) - 1, min(held_out, len(rest))).round().astype(int)
-    return ImageSplit([images[i] for i in sorted(chosen)], [rest[i] for i in sorted(set(picks))])
+    return ImageSplit([images[i] for i in sorted(chosen)], [rest[i] for i in sorted(set(picks))],
+                      skipped)
 
 
 def image_batches(paths: Sequence[Path], pre: Preprocessing, scales: Sequence[int],
-                  batch_size: int = 8) -> Iterator[np.ndarray]:
+                  batch_size: int = BATCH,
+                  skipped: list[tuple[str, str]] | None = None) -> Iterator[np.ndarray]:
     """Preprocessed float32 (N, 3, Q, Q) batches: each image scaled so its
     shortest side is Q (the test scale, as evaluation does) and centre-cropped
-    square so images of any shape stack."""
+    square so images of any shape stack.  An image that cannot be decoded is
+    left out and added to ``skipped`` (path, reason), as predict and eval do."""
     from torchvision.transforms import v2
 
     from vggzoo.data.images import read_image
@@ -132,8 +150,36 @@ def image_batches(paths: Sequence[Path], pre: Preprocessing, scales: Sequence[in
     for scale in scales:
         transform = v2.Compose([to_input(pre, scale=scale), v2.CenterCrop(scale)])
         for start in range(0, len(paths), batch_size):
-            chunk = [transform(read_image(p)) for p in paths[start:start + batch_size]]
-            yield torch.stack(chunk).numpy()
+            chunk = []
+            for path in paths[start:start + batch_size]:
+                try:
+                    chunk.append(transform(read_image(path)))
+                except READ_ERRORS as exc:
+                    if skipped is not None and str(path) not in dict(skipped):
+                        skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+            if chunk:
+                yield torch.stack(chunk).numpy()
+
+
+def check_calibration_memory(model: nn.Module, paths: Sequence[Path],
+                             scales: Sequence[int]) -> None:
+    """Refuse, before any work, calibration scales whose batches would not
+    fit in memory: two ONNX Runtime sessions (fp32 and int8, whose arenas
+    keep their peak) running a batch at the largest scale, plus one image
+    rescaled before its centre crop (:mod:`vggzoo.runtime.memory`)."""
+    from vggzoo.eval.budget import rescaled
+    from vggzoo.runtime.memory import FLOAT_BYTES, forward_bytes, network_shape, require_fits
+
+    shape = network_shape(model)
+    widest = max((header_size(p) for p in paths), key=lambda s: max(s) / min(s))
+
+    def bytes_at(q: int) -> int:
+        h, w = rescaled(widest, q)
+        return 2 * forward_bytes(shape, q, q, batch=BATCH) + 3 * h * w * FLOAT_BYTES
+
+    require_fits(f"int8 calibration at scale {max(scales)} (batches of {BATCH} "
+                 f"{max(scales)}x{max(scales)} images)", bytes_at, max(scales),
+                 option="--calibration-scales", lowest=model.pretrained_cfg.min_input_size)
 
 
 class _Reader:
@@ -192,6 +238,7 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
     if min(scales) < cfg.min_input_size:
         raise ExportError(f"calibration scales {scales} go below the model's minimum input "
                           f"size {cfg.min_input_size}; pass --calibration-scales >= it")
+    check_calibration_memory(model, split.calibration + split.held_out, scales)
     reduce_range = (not has_vnni()) if reduce_range is None else reduce_range
     pre: Preprocessing = cfg.preprocessing
     start = time.perf_counter()
@@ -206,7 +253,10 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
             done[0] = min(done[0] + 8, steps)
             log(f"calibrating on {len(split.calibration)} images at {scales}: {done[0]}/{steps}")
 
-        reader = _Reader(lambda: image_batches(split.calibration, pre, scales), tick)
+        def batches(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+            return image_batches(paths, pre, scales, skipped=split.skipped)
+
+        reader = _Reader(lambda: batches(split.calibration), tick)
         quantized = stage / "int8.onnx"
         try:
             # ONNX Runtime's recommended preparation: shape inference and graph
@@ -228,7 +278,7 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
         with OrtRunner(fp32.path, "cpu") as ref, OrtRunner(quantized, "cpu") as cand:
             agreement = compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
                                      lambda x: cand.logits(torch.from_numpy(x)).numpy(),
-                                     image_batches(split.held_out, pre, scales))
+                                     batches(split.held_out))
         check_agreement(agreement, min_agreement, what="int8", images=f"held-out images of {root}",
                         threshold="--min-agreement",
                         fix="Calibrate on more images (--calibration-images) like the ones you "
@@ -248,9 +298,18 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
     weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if reduce_range else "")
     note = f"calibration: {len(split.calibration)} images at {scales} " \
            f"(sha256 {calibration['sha256'][:12]}), {weights}"
+    notes = [note, *_skipped_note(split.skipped)]
     return Int8Report(output, [output], read_onnx_metadata(output), parity={},
-                      seconds=time.perf_counter() - start, notes=[note], agreement=agreement,
+                      seconds=time.perf_counter() - start, notes=notes, agreement=agreement,
                       calibration=calibration)
+
+
+def _skipped_note(skipped: Sequence[tuple[str, str]]) -> list[str]:
+    """The report's line listing the images left out, if any."""
+    if not skipped:
+        return []
+    return [f"skipped {len(skipped)} unreadable image(s): "
+            + "; ".join(f"{path}: {reason}" for path, reason in skipped)]
 
 
 def check_int8(output: Path, /, *, calibrate: str | os.PathLike | None = None,

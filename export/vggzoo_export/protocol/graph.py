@@ -80,6 +80,7 @@ def export_protocol_graph(network_path: str | os.PathLike, output: str | os.Path
 
     start = time.perf_counter()
     output = Path(output)
+    check_protocol_graph_memory(network_path, scales, check_size, flip=flip)
     network = onnx.load(str(network_path))
     model = build_protocol_graph(network, scales, flip=flip)
     del network
@@ -107,6 +108,25 @@ def export_protocol_graph(network_path: str | os.PathLike, output: str | os.Path
         files = [output] + ([output.parent / data_file_name(output)] if external else [])
     return ProtocolReport(output, files, list(scales), {f"{check_size[0]}x{check_size[1]}": diff},
                           time.perf_counter() - start)
+
+
+def check_protocol_graph_memory(network_path: str | os.PathLike, scales: Sequence[int],
+                                check_size: tuple[int, int], *, flip: bool = True) -> None:
+    """Refuse, before the graph is built, test scales whose check (the
+    graph and the reference each running the ``check_size`` image and its
+    flip at the largest scale) would not fit in memory
+    (:mod:`vggzoo.runtime.memory`)."""
+    from vggzoo.eval.budget import rescaled
+    from vggzoo.runtime.memory import network_shape, require_sizes_fit
+
+    from ..core.metadata import read_onnx_metadata
+
+    if not scales:
+        return
+    size = rescaled(check_size, max(scales))
+    require_sizes_fit(f"the dense protocol graph's check at test scale {max(scales)}",
+                      network_shape(read_onnx_metadata(network_path)), [size], 2 if flip else 1,
+                      option="--scales", copies=2, by_side=False)
 
 
 def _fits(model) -> bool:
