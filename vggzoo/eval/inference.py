@@ -96,9 +96,7 @@ def find_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Sk
         path = Path(text)
         if path.is_dir():
             images, others = walk_images(path, hidden=False)
-            found += images
-            missing += [SkippedImage(str(p), "not an image file (by its extension)")
-                        for p in others]
+            found += images + _by_extension(others, missing)
         elif path.is_file():
             found += _by_extension([path], missing)
         elif GLOB_CHARACTERS & set(text):
