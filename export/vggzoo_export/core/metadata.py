@@ -126,12 +126,9 @@ class ExportMetadata:
 
 def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
     """The vggzoo metadata of an exported ONNX file (weights are not read)."""
-    import onnx
+    from .onnxfile import load_onnx
 
-    if not Path(path).is_file():
-        raise ArtifactError(f"ONNX file {path} does not exist; export one with "
-                            f"`vggzoo-export MODEL -o {path}`")
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_onnx(path, external_data=False)
     return ExportMetadata.from_props({p.key: p.value for p in model.metadata_props},
                                      source=str(path))
 

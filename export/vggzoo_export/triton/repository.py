@@ -28,13 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
 from onnx import TensorProto
 
 from vggzoo import io
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.io import atomic_path
 
+from ..core.onnxfile import load_onnx
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from ..core.exporter import ExportReport
 from ..core.metadata import ExportMetadata
@@ -63,7 +63,7 @@ class TritonTensor:
 
 def onnx_tensors(path: str | os.PathLike) -> tuple[list[TritonTensor], list[TritonTensor], dict]:
     """Inputs, outputs (batch dim removed) and metadata of an ONNX file."""
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_onnx(path, external_data=False)
     initializers = {t.name for t in model.graph.initializer}
 
     def tensors(values) -> list[TritonTensor]:
@@ -224,7 +224,7 @@ def _files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path,
     if backend == "tensorrt":
         pairs.append((sidecar_path(source), sidecar_path(target)))
         return pairs
-    model = onnx.load(str(source), load_external_data=False)
+    model = load_onnx(source, external_data=False)
     locations = {entry.value for tensor in model.graph.initializer
                  if tensor.data_location == TensorProto.EXTERNAL
                  for entry in tensor.external_data if entry.key == "location"}
