@@ -13,7 +13,7 @@ anyway and does not depend on the file's layout:
 * checkpoints (``last.pt``/``best.pt``): the entry :data:`CHECKPOINT_DIGEST`,
   over every other entry (model, optimizer, RNG state, config, ...);
 * ONNX files: ``metadata_props`` key ``vggzoo.tensors_sha256`` over the
-  graph's initializers (see :mod:`vggzoo_export.core.onnxfile`).
+  graph's initializers (see :mod:`vggzoo_export.core.integrity`).
 
 Files without a recorded digest (written before vggzoo recorded one, or by
 other tools) load as before.  Verification is on by default; set

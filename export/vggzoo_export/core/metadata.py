@@ -126,7 +126,7 @@ class ExportMetadata:
 
 def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
     """The vggzoo metadata of an exported ONNX file (weights are not read)."""
-    from .onnxfile import load_onnx
+    from .integrity import load_onnx
 
     model = load_onnx(path, external_data=False)
     return ExportMetadata.from_props({p.key: p.value for p in model.metadata_props},

@@ -34,7 +34,7 @@ from ..core.contract import (DEFAULT_OPSET, EXTERNAL_DATA_THRESHOLD, INPUT_NAME,
 from ..errors import ExportError
 from ..core.exporter import ExportReport
 from ..core.metadata import describe
-from ..core.onnxfile import seal
+from ..core.integrity import seal
 from ..core.network import ScoreMapAndLogits, prepare
 from ..core.parity import DEFAULT_PARITY_SIZES, FP16_TOLERANCE, FP32_TOLERANCE, check_parity
 

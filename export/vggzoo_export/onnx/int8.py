@@ -48,7 +48,7 @@ from vggzoo.runtime.machine import cpu_flags
 from vggzoo.models.cfg import PretrainedCfg
 from vggzoo.data.preprocess import Preprocessing, to_input
 
-from ..core.onnxfile import load_onnx, seal
+from ..core.integrity import load_onnx, seal
 from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
 from ..errors import ExportError

@@ -33,7 +33,7 @@ from ..core.contract import (DEFAULT_MAX_BATCH, DEFAULT_TEST_SCALES, GRAPH_KEY, 
                        LOGITS_NAME, PROTOCOL_GRAPH, SCORE_MAP_NAME)
 from ..errors import ArtifactError
 from ..core.metadata import ExportMetadata
-from ..core.onnxfile import verify_onnx_file
+from ..core.integrity import verify_onnx_file
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 #: What each ``providers=`` shorthand asks for, fastest first.

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import torch
 
-from ..core.onnxfile import load_onnx, seal
+from ..core.integrity import load_onnx, seal
 from ..core.artifacts import staged_artifact
 from ..errors import ExportError
 from ..core.contract import EXTERNAL_DATA_THRESHOLD, IMAGE_NAME, POSTERIORS_NAME, data_file_name

@@ -34,7 +34,7 @@ from vggzoo import io
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.io import atomic_path
 
-from ..core.onnxfile import load_onnx
+from ..core.integrity import load_onnx
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from ..core.exporter import ExportReport
 from ..core.metadata import ExportMetadata

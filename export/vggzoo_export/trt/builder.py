@@ -84,7 +84,7 @@ def network_flags(trt: ModuleType) -> int:
 
 def onnx_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The metadata entries of an ONNX file (model name, preprocessing, ...)."""
-    from ..core.onnxfile import load_onnx
+    from ..core.integrity import load_onnx
 
     model = load_onnx(path, external_data=False)
     return {prop.key: prop.value for prop in model.metadata_props}

@@ -1,4 +1,4 @@
-"""The one checked reader of ONNX files, and their content digest.
+"""Content digests of exported files, and the one checked reader of ONNX files.
 
 Every ONNX file vggzoo-export writes (network, int8, protocol graph,
 reduced-precision copies for TensorRT) records the SHA-256 of its
@@ -8,6 +8,11 @@ before the file is saved.  :func:`load_onnx` reads a file with one-line
 errors (missing, truncated, damaged, another format, a missing ``.data``
 companion) and, when it loads the weights, checks them against that digest
 (on by default; ``VGGZOO_VERIFY=0`` skips it, see :mod:`vggzoo.weights.verify`).
+
+Formats without room for a digest get one beside them: an AOTInductor
+package ``vgg16.pt2`` has ``vgg16.pt2.sha256`` (:func:`write_file_digest`,
+checked by :func:`verify_file_digest` before the package is loaded); a
+TensorRT engine's sidecar records its SHA-256 (:mod:`vggzoo_export.trt.sidecar`).
 """
 
 from __future__ import annotations
@@ -100,3 +105,38 @@ def verify_onnx_file(path: str | os.PathLike, *, verify: bool | None = None) -> 
     """Check an ONNX file (and its external data) before a runtime loads it."""
     if verification_enabled(verify):
         load_onnx(path, external_data=True, verify=True)
+
+
+#: Suffix of the digest file beside a file whose format has no room for one
+#: (AOTInductor packages): ``vgg16.pt2`` -> ``vgg16.pt2.sha256``.
+DIGEST_SUFFIX = ".sha256"
+
+
+def digest_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def write_file_digest(path: str | os.PathLike) -> Path:
+    """Write ``path``'s SHA-256 beside it (``sha256sum`` format)."""
+    from .metadata import sha256_file
+
+    path = Path(path)
+    target = digest_path(path)
+    target.write_text(f"{sha256_file(path)}  {path.name}\n")
+    return target
+
+
+def verify_file_digest(path: str | os.PathLike, what: str, fix: str, *,
+                       verify: bool | None = None) -> None:
+    """Check ``path`` against the digest file beside it (none: nothing to check)."""
+    from .metadata import sha256_file
+
+    path = Path(path)
+    recorded = digest_path(path)
+    if not verification_enabled(verify) or not recorded.is_file():
+        return
+    expected = recorded.read_text().split(maxsplit=1)[0] if recorded.stat().st_size else ""
+    found = sha256_file(path)
+    if found != expected:
+        raise DamagedArtifactError(str(mismatch(path, what, expected or "(empty)", found, fix)))
