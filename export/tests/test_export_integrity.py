@@ -115,3 +115,17 @@ def test_a_damaged_aoti_package_is_refused(tmp_path):
     report.path.write_bytes(bytes(data))
     with pytest.raises(DamagedArtifactError, match=r"m\.pt2: AOTInductor package is damaged"):
         AotiRunner(report.path)
+
+
+def test_an_exported_file_whose_preprocessing_lies_is_one_line(tiny_onnx, tmp_path, photo,
+                                                                capsys):
+    import json
+
+    model = onnx.load(str(tiny_onnx))
+    for prop in model.metadata_props:
+        if prop.key == "vggzoo.preprocessing":
+            prop.value = json.dumps({**json.loads(prop.value), "std": [0.2, 0.0, 0.2]})
+    path = tmp_path / "lies.onnx"
+    onnx.save_model(model, str(path))
+    assert main(["predict", str(photo), "--onnx", str(path), "--no-progress"]) == 2
+    _one_line(capsys, str(path), "preprocessing std", "positive stds")

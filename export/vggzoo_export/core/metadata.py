@@ -20,6 +20,7 @@ from torch import nn
 
 import vggzoo
 from vggzoo.data.preprocess import Preprocessing
+from vggzoo.weights.checks import check_metadata
 
 from .contract import GRAPH_KEY, PROTOCOL_GRAPH
 from .contract import METADATA_PREFIX as PREFIX
@@ -108,6 +109,7 @@ class ExportMetadata:
     @classmethod
     def from_props(cls, props: dict[str, str], *, source: str) -> "ExportMetadata":
         own = {k.removeprefix(PREFIX): v for k, v in props.items() if k.startswith(PREFIX)}
+        check_metadata(own, source)  # preprocessing, classes, train scale: sane before use
         try:
             pre = json.loads(own.pop("preprocessing"))
             known = dict(

@@ -226,6 +226,8 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
         except Exception as exc:
             raise ExportError(f"onnxruntime.quantization failed: {type(exc).__name__}: {exc}") \
                 from exc
+        # The quantizer copies fp32's metadata, digest included: seal the new weights.
+        onnx.save_model(seal(load_onnx(quantized, verify=False)), str(quantized))
         log(f"checking int8 against fp32 on {len(split.held_out)} held-out images ...")
         with OrtRunner(fp32.path, "cpu") as ref, OrtRunner(quantized, "cpu") as cand:
             agreement = compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
