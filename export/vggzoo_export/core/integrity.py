@@ -29,8 +29,6 @@ from ..errors import DamagedArtifactError
 #: ``metadata_props`` key of the initializers' SHA-256 (outside the
 #: ``vggzoo.`` keys, which describe the model, not the file's bytes).
 DIGEST_PROP = "tensors_sha256"
-#: How a serialised ModelProto starts: field 1 (ir_version), a varint.
-ONNX_FIRST_BYTE = 0x08
 
 
 def initializers_digest(model: Any) -> str:
@@ -60,6 +58,12 @@ def seal(model: Any) -> Any:
     return model
 
 
+def _starts_like_protobuf(byte: int) -> bool:
+    """A ModelProto starts with a field tag: a varint or length-delimited
+    field of the model (ir_version is field 1, a varint: ``0x08``)."""
+    return byte & 0x07 in (0, 2) and 1 <= byte >> 3 <= 20
+
+
 def _fail(path: Path, problem: str, verdict: str) -> DamagedArtifactError:
     return DamagedArtifactError(
         f"cannot load ONNX file {path}: {problem} ({verdict}); export it again with "
@@ -78,7 +82,9 @@ def load_onnx(path: str | os.PathLike, *, external_data: bool = True,
                                    f"`vggzoo-export MODEL -o {path}`")
     with open(path, "rb") as handle:
         first = handle.read(1)
-    if first != bytes([ONNX_FIRST_BYTE]):
+    if not first:
+        raise _fail(path, "it is empty", "truncated")
+    if not _starts_like_protobuf(first[0]):
         raise _fail(path, "it does not start like an ONNX model", "another format, or damaged")
     try:
         model = onnx.load(str(path), load_external_data=external_data)
