@@ -30,6 +30,12 @@ class WeightsError(VggzooError, ValueError):
     """A weights file that is missing, unreadable or of another architecture."""
 
 
+class DamagedFileError(WeightsError):
+    """A file vggzoo reads back (weights, checkpoint, exported file) that is
+    truncated, damaged or of another format, or whose content digest is not
+    the one it records; the message names the file and what to do."""
+
+
 class OptionError(VggzooError, ValueError):
     """An option value that is not allowed: an unknown choice, a malformed
     shape or size, or two options that cannot be combined."""

@@ -3,7 +3,7 @@ print them as one line that names the problem and the fix."""
 
 from __future__ import annotations
 
-from vggzoo.errors import OptionError, VggzooError
+from vggzoo.errors import DamagedFileError, OptionError, VggzooError
 
 
 class ExportError(VggzooError, RuntimeError):
@@ -20,6 +20,11 @@ class AgreementError(ExportError):
 
 class ArtifactError(VggzooError, ValueError):
     """A file that is missing, corrupt, or not a vggzoo export."""
+
+
+class DamagedArtifactError(ArtifactError, DamagedFileError):
+    """An exported file that is truncated, damaged, of another format, or
+    whose contents do not hash to the digest it records."""
 
 
 class EngineMismatchError(VggzooError, RuntimeError):

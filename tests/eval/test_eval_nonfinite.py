@@ -55,6 +55,7 @@ def _nan_checkpoint(tmp_path):
 
     with safe_open(str(path), "pt") as handle:
         metadata = handle.metadata()
+    metadata.pop("tensors_sha256")  # new tensors: the old digest would (rightly) refuse them
     broken = tmp_path / "nan.safetensors"
     save_file(tensors, str(broken), metadata=metadata)
     return broken

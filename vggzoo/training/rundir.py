@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..io import check_writable_dir, remove_stale_temps
-from .checkpoint import BEST, LAST, RUN_WEIGHTS
+from .checkpoint import BEST, LAST, PREVIOUS, RUN_WEIGHTS
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -39,7 +39,7 @@ def existing_run_files(run_dir: Path) -> list[Path]:
     """The files of an earlier run in ``run_dir`` (empty: none there)."""
     found = [run_dir / name for name in RUN_FILES if (run_dir / name).exists()]
     checkpoints = run_dir / CHECKPOINT_DIR
-    found += [checkpoints / name for name in (LAST, BEST) if (checkpoints / name).exists()]
+    found += [checkpoints / name for name in (LAST, BEST, PREVIOUS) if (checkpoints / name).exists()]
     return found
 
 

@@ -153,7 +153,7 @@ class Trainer:
             "lr_drops": self.lr_drops, "rng": states, "config": self.config.as_dict(),
             "classes": self.classes,
         }
-        save_checkpoint(self.checkpoint_dir / LAST, contents)
+        save_checkpoint(self.checkpoint_dir / LAST, contents, keep_previous=True)
         if best:
             save_checkpoint(self.checkpoint_dir / BEST, contents)
 

@@ -37,27 +37,30 @@ from torch import nn
 
 from ..errors import WeightsError
 from ..io import atomic_path
+from .checks import check_against_tensors, check_metadata
+from .verify import DIGEST_KEY, tensors_digest
 
 StateDict = Mapping[str, torch.Tensor]
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors of a weights file, without executing any code from it."""
+def read_state_dict(path: str | os.PathLike, *, verify: bool | None = None
+                    ) -> dict[str, torch.Tensor]:
+    """Tensors of a weights file, without executing any code from it, checked
+    against the digest the file records (:mod:`vggzoo.weights.verify`;
+    ``verify=False`` or ``VGGZOO_VERIFY=0`` skips that)."""
+    from .formats import load_safetensors, load_torch_file
+
     path = weights_path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; pass the path of a .pth or "
                            f".safetensors file, a run directory, or named weights "
                            f"(vggzoo.list_models(pretrained=True))")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise WeightsError(f"cannot read weights file {path}: {type(exc).__name__}: {exc}. "
-                           f"It must be a torch state dict or a .safetensors file") from exc
+    if path.suffix == ".safetensors":
+        state: Any = load_safetensors(path, verify_digest=verify)[0]
+    else:
+        state = load_torch_file(path, what="weights file", verify_digest=verify,
+                                fix="it must be a torch state dict or a .safetensors file; "
+                                    "restore it from a good copy or save it again")
     if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
         state = state["model"]  # a vggzoo training checkpoint
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -160,7 +163,9 @@ def read_facts(source: str | os.PathLike, *, model: str | None = None) -> Weight
     if isinstance(source, str):  # named weights
         return pretrained.named_facts(source)
     path = Path(source)
-    facts = WeightsFacts.from_metadata(read_metadata(path), str(path))
+    meta = read_metadata(path)
+    check_metadata(meta, str(path))
+    facts = WeightsFacts.from_metadata(meta, str(path))
     if facts.preprocessing is None and facts.named is None:
         named = pretrained.identify(path)
         if named is not None:
@@ -184,8 +189,11 @@ def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None, 
         return dict(source), WeightsFacts("state dict")
     if isinstance(source, str):
         state, _ = pretrained.load_named(source)
-        return state, pretrained.named_facts(source)
-    return read_state_dict(source), read_facts(source)
+        facts = pretrained.named_facts(source)
+    else:
+        state, facts = read_state_dict(source), read_facts(source)
+    check_against_tensors(facts, state)
+    return state, facts
 
 
 def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
@@ -195,10 +203,9 @@ def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
         path = path / RUN_WEIGHTS
     if path.suffix != ".safetensors" or not path.is_file():
         return {}
-    from safetensors import safe_open
+    from .formats import read_safetensors_header
 
-    with safe_open(str(path), "pt") as handle:
-        return dict(handle.metadata() or {})
+    return dict(read_safetensors_header(path).get("__metadata__") or {})
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
@@ -207,7 +214,9 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     Without ``metadata``, a model made by ``vggzoo.create`` records its
     ``pretrained_cfg`` (:meth:`~vggzoo.models.cfg.PretrainedCfg.facts`), so
     ``create(name, weights=path)`` rebuilds the same model with nothing
-    repeated; a given ``metadata`` is written as it is.
+    repeated; a given ``metadata`` is written as it is.  The tensors'
+    SHA-256 is added to it (:data:`vggzoo.weights.verify.DIGEST_KEY`), so
+    every later load can tell a damaged copy.
     """
     from safetensors.torch import save_file
 
@@ -218,6 +227,7 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     if metadata is None and cfg is not None:
         metadata = cfg.facts(str(path)).to_metadata()
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    metadata = {**(metadata or {}), DIGEST_KEY: tensors_digest(tensors)}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path

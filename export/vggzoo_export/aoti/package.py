@@ -42,6 +42,7 @@ from ..errors import ArtifactError, ExportError
 from ..core.contract import AOTI_ENTRY_KEY
 from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import ExportMetadata, describe
+from ..core.integrity import digest_path, verify_file_digest, write_file_digest
 from ..core.network import ScoreMapAndLogits, prepare
 from ..core.parity import FP32_TOLERANCE, check_parity
 
@@ -135,7 +136,7 @@ def export_aoti(model: nn.Module, output: str | os.PathLike, *, batch: int | Non
                     entries=[e.name for e in entries])
     props = meta.to_props()
     module = ScoreMapAndLogits(net).eval()
-    with staged_artifact(output) as stage:
+    with staged_artifact(output, (digest_path(output).name,)) as stage:
         channels = net.pretrained_cfg.in_chans
         compiled = {e.name: _compile(module, e, batch, {**props, AOTI_ENTRY_KEY: e.as_json()},
                                      channels) for e in entries}
@@ -148,8 +149,10 @@ def export_aoti(model: nn.Module, output: str | os.PathLike, *, batch: int | Non
                                       sizes=checked, batch=batch, tolerance=FP32_TOLERANCE,
                                       channels=channels)
                 parity.update({f"{entry.name} {k}": v for k, v in report.items()})
+        write_file_digest(stage / output.name)
     notes = [f"entries: {'; '.join(e.describe() for e in entries)}; batch {batch}"]
-    return ExportReport(output, [output], meta, parity, time.perf_counter() - start, notes)
+    return ExportReport(output, [output, digest_path(output)], meta, parity,
+                        time.perf_counter() - start, notes)
 
 
 class AotiRunner(Runner):
@@ -169,6 +172,9 @@ class AotiRunner(Runner):
         if not self.path.is_file():
             raise ArtifactError(f"AOTInductor package {self.path} does not exist; make one with "
                                 f"`vggzoo-export MODEL --format aoti -o {self.path}`")
+        verify_file_digest(self.path, "AOTInductor package",
+                           f"export it again with `vggzoo-export MODEL --format aoti -o "
+                           f"{self.path}`")
         try:
             self._programs = dict(load_pt2(str(self.path)).aoti_runners)
         except Exception as exc:

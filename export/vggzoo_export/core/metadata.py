@@ -27,6 +27,7 @@ import vggzoo
 from vggzoo.data.preprocess import Preprocessing
 from vggzoo.errors import VggzooError
 from vggzoo.models.cfg import PretrainedCfg
+from vggzoo.weights.checks import check_metadata
 
 from .contract import GRAPH_KEY, PROTOCOL_GRAPH
 from .contract import METADATA_PREFIX as PREFIX
@@ -142,6 +143,7 @@ class ExportMetadata:
     @classmethod
     def from_props(cls, props: dict[str, str], *, source: str) -> "ExportMetadata":
         own = {k.removeprefix(PREFIX): v for k, v in props.items() if k.startswith(PREFIX)}
+        check_metadata(own, source)  # preprocessing, classes, train scale: sane before use
         try:
             config = json.loads(own.pop("config"))
             facts_json = own.pop("facts", None)
@@ -173,12 +175,9 @@ def _legacy_facts(own: dict[str, str], config: dict[str, Any], source: str) -> P
 
 def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
     """The vggzoo metadata of an exported ONNX file (weights are not read)."""
-    import onnx
+    from .integrity import load_onnx
 
-    if not Path(path).is_file():
-        raise ArtifactError(f"ONNX file {path} does not exist; export one with "
-                            f"`vggzoo-export MODEL -o {path}`")
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_onnx(path, external_data=False)
     return ExportMetadata.from_props({p.key: p.value for p in model.metadata_props},
                                      source=str(path))
 

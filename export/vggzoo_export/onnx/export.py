@@ -36,6 +36,7 @@ from ..core.contract import (DEFAULT_OPSET, EXTERNAL_DATA_THRESHOLD, INPUT_NAME,
 from ..errors import ExportError
 from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import describe
+from ..core.integrity import seal
 from ..core.network import ScoreMapAndLogits, prepare
 from ..core.parity import DEFAULT_PARITY_SIZES, FP16_TOLERANCE, FP32_TOLERANCE, check_parity
 
@@ -78,6 +79,7 @@ def export_onnx(model: nn.Module, output: str | os.PathLike, *, opset: int = DEF
         proto = onnx.load(str(raw / "model.onnx"))  # pulls in any external data
         shutil.rmtree(raw)
         onnx.helper.set_model_props(proto, meta.to_props())
+        seal(proto)
         external = _weight_bytes(net, fp16) > external_data_threshold
         staged = stage / output.name
         onnx.save_model(proto, str(staged), save_as_external_data=external,

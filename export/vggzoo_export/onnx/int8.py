@@ -51,6 +51,7 @@ from vggzoo.data.preprocess import Preprocessing, to_input
 from vggzoo.data.scales import choose_test_scales
 from vggzoo.eval.data import READ_ERRORS
 
+from ..core.integrity import load_onnx, seal
 from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
 from ..errors import ExportError
@@ -274,6 +275,8 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
         except Exception as exc:
             raise ExportError(f"onnxruntime.quantization failed: {type(exc).__name__}: {exc}") \
                 from exc
+        # The quantizer copies fp32's metadata, digest included: seal the new weights.
+        onnx.save_model(seal(load_onnx(quantized, verify=False)), str(quantized))
         log(f"checking int8 against fp32 on {len(split.held_out)} held-out images ...")
         with OrtRunner(fp32.path, "cpu") as ref, OrtRunner(quantized, "cpu") as cand:
             agreement = compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
@@ -294,7 +297,7 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
                  AGREEMENT_KEY: json.dumps(agreement.as_dict())}
         del proto.metadata_props[:]
         onnx.helper.set_model_props(proto, props)
-        onnx.save_model(proto, str(stage / output.name))
+        onnx.save_model(seal(proto), str(stage / output.name))
     weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if reduce_range else "")
     note = f"calibration: {len(split.calibration)} images at {scales} " \
            f"(sha256 {calibration['sha256'][:12]}), {weights}"
@@ -337,9 +340,7 @@ def _default_scales(cfg: PretrainedCfg) -> list[int]:
 def _classifier_node(path: Path) -> str:
     """Name of the last ``Conv`` (the classifier), found by walking back from
     the score map output."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
+    graph = load_onnx(path, external_data=False).graph
     producer = {out: node for node in graph.node for out in node.output}
     name = SCORE_MAP_NAME
     while name in producer:

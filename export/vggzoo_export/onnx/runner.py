@@ -34,6 +34,7 @@ from ..core.contract import (DEFAULT_MAX_BATCH, GRAPH_KEY, INPUT_NAME, LOGITS_NA
                              PROTOCOL_GRAPH, SCORE_MAP_NAME)
 from ..errors import ArtifactError
 from ..core.metadata import ExportMetadata
+from ..core.integrity import verify_onnx_file
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 #: What each ``providers=`` shorthand asks for, fastest first.
@@ -104,9 +105,7 @@ def open_session(path: str | os.PathLike, *, providers: str | list | tuple = "au
     import onnxruntime as ort
 
     path = Path(path)
-    if not path.is_file():
-        raise ArtifactError(f"ONNX file {path} does not exist; export one with "
-                            f"`vggzoo-export MODEL -o {path}`")
+    verify_onnx_file(path)  # exists, parses, and its weights hash to what it records
     names = resolve_providers(providers)
     if names[0] != CPU and hasattr(ort, "preload_dlls"):
         ort.preload_dlls()  # CUDA/cuDNN from pip's nvidia-* wheels, when torch did not load them

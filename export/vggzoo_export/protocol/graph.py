@@ -42,6 +42,7 @@ from pathlib import Path
 
 import torch
 
+from ..core.integrity import load_onnx, seal
 from ..core.artifacts import staged_artifact
 from ..errors import ExportError
 from ..core.contract import EXTERNAL_DATA_THRESHOLD, data_file_name
@@ -81,8 +82,8 @@ def export_protocol_graph(network_path: str | os.PathLike, output: str | os.Path
     start = time.perf_counter()
     output = Path(output)
     check_protocol_graph_memory(network_path, scales, check_size, flip=flip)
-    network = onnx.load(str(network_path))
-    model = build_protocol_graph(network, scales, flip=flip)
+    network = load_onnx(network_path)
+    model = seal(build_protocol_graph(network, scales, flip=flip))
     del network
     with staged_artifact(output, (data_file_name(output),)) as stage:
         external = model.ByteSize() > EXTERNAL_DATA_THRESHOLD if _fits(model) else True

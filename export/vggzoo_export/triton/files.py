@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import onnx
 from onnx import TensorProto
 
+from ..core.integrity import load_onnx
 from ..trt.sidecar import sidecar_path
 
 
@@ -17,7 +17,7 @@ def files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path, 
     if backend == "tensorrt":
         pairs.append((sidecar_path(source), sidecar_path(target)))
         return pairs
-    model = onnx.load(str(source), load_external_data=False)
+    model = load_onnx(source, external_data=False)
     locations = {entry.value for tensor in model.graph.initializer
                  if tensor.data_location == TensorProto.EXTERNAL
                  for entry in tensor.external_data if entry.key == "location"}

@@ -29,13 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
 from onnx import TensorProto
 
 from vggzoo import io
 from vggzoo.errors import OptionError, VggzooError
 from vggzoo.models.cfg import PretrainedCfg
 
+from ..core.integrity import load_onnx
 from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import ExportMetadata
@@ -66,7 +66,7 @@ class TritonTensor:
 
 def onnx_tensors(path: str | os.PathLike) -> tuple[list[TritonTensor], list[TritonTensor], dict]:
     """Inputs, outputs (batch dim removed) and metadata of an ONNX file."""
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_onnx(path, external_data=False)
     initializers = {t.name for t in model.graph.initializer}
 
     def tensors(values) -> list[TritonTensor]:
@@ -221,7 +221,7 @@ def export_triton(model_file: str | os.PathLike, repo: str | os.PathLike, /, *,
     model_dir = config.parent
     files = sorted(p for p in model_dir.rglob("*") if p.is_file())
     metadata = (read_sidecar(model_file).onnx_metadata if backend == "tensorrt"
-                else onnx.load(str(model_file), load_external_data=False).metadata_props)
+                else load_onnx(model_file, external_data=False).metadata_props)
     if backend != "tensorrt":
         metadata = {p.key: p.value for p in metadata}
     return ExportReport(config, files, ExportMetadata.from_props(metadata, source=str(model_file)),

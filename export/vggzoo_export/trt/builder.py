@@ -84,7 +84,9 @@ def network_flags(trt: ModuleType) -> int:
 
 def onnx_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The metadata entries of an ONNX file (model name, preprocessing, ...)."""
-    model = onnx.load(str(path), load_external_data=False)
+    from ..core.integrity import load_onnx
+
+    model = load_onnx(path, external_data=False)
     return {prop.key: prop.value for prop in model.metadata_props}
 
 

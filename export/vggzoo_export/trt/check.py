@@ -49,6 +49,9 @@ def onnxruntime_logits(onnx_path: str | os.PathLike) -> Callable[[np.ndarray], n
     with TF32 off so the reference is true fp32)."""
     import onnxruntime as ort
 
+    from ..core.integrity import verify_onnx_file
+
+    verify_onnx_file(onnx_path)
     providers: list = ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, ("CUDAExecutionProvider", {"use_tf32": 0}))

@@ -81,7 +81,9 @@ def convert_onnx_file(source: str | os.PathLike, target: str | os.PathLike,
                       precision: str) -> Path:
     """Convert an ONNX file (external data included) and write the result
     atomically as one file; returns ``target``."""
-    model = onnx.load(str(source))
+    from ..core.integrity import load_onnx
+
+    model = load_onnx(source)
     converted = convert_precision(model, precision)
     return save_single_file(converted, target)
 
@@ -92,8 +94,10 @@ def save_single_file(model: onnx.ModelProto, target: str | os.PathLike) -> Path:
     if model.ByteSize() > PROTOBUF_LIMIT:
         raise VggzooError(f"the converted model is over 2 GB and cannot be written as one "
                           f"ONNX file ({target}); convert a smaller model or use fp16/bf16")
+    from ..core.integrity import seal
+
     with atomic_path(target) as tmp:
-        onnx.save_model(model, str(tmp))
+        onnx.save_model(seal(model), str(tmp))
     return target
 
 

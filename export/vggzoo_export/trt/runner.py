@@ -54,7 +54,9 @@ class TrtRunner(Runner):
     name = "tensorrt"
 
     def __init__(self, path: str | os.PathLike, *, device: str | int | torch.device = "cuda",
-                 verify: bool = True) -> None:
+                 verify: bool | None = None) -> None:
+        from vggzoo.weights.verify import verification_enabled
+
         trt = import_tensorrt()
         self.path = Path(path)
         self.sidecar: EngineSidecar = read_sidecar(self.path)
@@ -64,7 +66,7 @@ class TrtRunner(Runner):
         gpu = current_gpu(self.device.index)  # a clear error without CUDA
         index = self.device.index if self.device.index is not None else torch.cuda.current_device()
         check_environment(self.sidecar, self.path, tensorrt_version=trt.__version__, gpu=gpu)
-        if verify:
+        if verification_enabled(verify):  # on unless verify=False or VGGZOO_VERIFY=0
             verify_engine_file(self.sidecar, self.path)
         self._trt = trt
         self._logger = trt.Logger(trt.Logger.WARNING)

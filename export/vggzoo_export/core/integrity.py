@@ -1,0 +1,148 @@
+"""Content digests of exported files, and the one checked reader of ONNX files.
+
+Every ONNX file vggzoo-export writes (network, int8, protocol graph,
+reduced-precision copies for TensorRT) records the SHA-256 of its
+initializers (name, data type, shape and bytes, in name order) in
+``metadata_props`` under :data:`DIGEST_PROP` (``tensors_sha256``); :func:`seal` sets it just
+before the file is saved.  :func:`load_onnx` reads a file with one-line
+errors (missing, truncated, damaged, another format, a missing ``.data``
+companion) and, when it loads the weights, checks them against that digest
+(on by default; ``VGGZOO_VERIFY=0`` skips it, see :mod:`vggzoo.weights.verify`).
+
+Formats without room for a digest get one beside them: an AOTInductor
+package ``vgg16.pt2`` has ``vgg16.pt2.sha256`` (:func:`write_file_digest`,
+checked by :func:`verify_file_digest` before the package is loaded); a
+TensorRT engine's sidecar records its SHA-256 (:mod:`vggzoo_export.trt.sidecar`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from vggzoo.weights.verify import mismatch, verification_enabled
+
+from ..errors import DamagedArtifactError
+
+#: ``metadata_props`` key of the initializers' SHA-256 (outside the
+#: ``vggzoo.`` keys, which describe the model, not the file's bytes).
+DIGEST_PROP = "tensors_sha256"
+
+
+def initializers_digest(model: Any) -> str:
+    """SHA-256 (hex) over the graph's initializers in name order (their
+    values, wherever the file stores them: raw bytes, typed fields or
+    external data already loaded)."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    digest = hashlib.sha256(b"vggzoo-onnx-initializers-v1\0")
+    for tensor in sorted(model.graph.initializer, key=lambda t: t.name):
+        values = np.ascontiguousarray(numpy_helper.to_array(tensor))
+        digest.update(f"{tensor.name}\0{tensor.data_type}\0{tuple(tensor.dims)}\0".encode())
+        digest.update(values.reshape(-1).view(np.uint8) if values.size else b"")
+    return digest.hexdigest()
+
+
+def seal(model: Any) -> Any:
+    """Record (or replace) the initializers' digest in ``model``'s metadata;
+    call it after the last change to the initializers, before saving."""
+    digest = initializers_digest(model)
+    for prop in model.metadata_props:
+        if prop.key == DIGEST_PROP:
+            prop.value = digest
+            return model
+    model.metadata_props.add(key=DIGEST_PROP, value=digest)
+    return model
+
+
+def _starts_like_protobuf(byte: int) -> bool:
+    """A ModelProto starts with a field tag: a varint or length-delimited
+    field of the model (ir_version is field 1, a varint: ``0x08``)."""
+    return byte & 0x07 in (0, 2) and 1 <= byte >> 3 <= 20
+
+
+def _fail(path: Path, problem: str, verdict: str) -> DamagedArtifactError:
+    return DamagedArtifactError(
+        f"cannot load ONNX file {path}: {problem} ({verdict}); export it again with "
+        f"`vggzoo-export MODEL -o {path}` or restore it from a good copy")
+
+
+def load_onnx(path: str | os.PathLike, *, external_data: bool = True,
+              verify: bool | None = None) -> Any:
+    """``onnx.load`` with one-line errors; with ``external_data`` (the
+    weights) the initializers are checked against :data:`DIGEST_PROP`."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise DamagedArtifactError(f"ONNX file {path} does not exist; export one with "
+                                   f"`vggzoo-export MODEL -o {path}`")
+    with open(path, "rb") as handle:
+        first = handle.read(1)
+    if not first:
+        raise _fail(path, "it is empty", "truncated")
+    if not _starts_like_protobuf(first[0]):
+        raise _fail(path, "it does not start like an ONNX model", "another format, or damaged")
+    try:
+        model = onnx.load(str(path), load_external_data=external_data)
+    except FileNotFoundError as exc:
+        missing = Path(exc.filename or "").name or f"{path.name}.data"
+        raise DamagedArtifactError(f"cannot load ONNX file {path}: its weights file {missing} "
+                                   f"is missing; copy it next to {path.name} or export it "
+                                   f"again") from exc
+    except Exception as exc:  # protobuf's DecodeError and onnx's own
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        verdict = "truncated" if "runcated" in text else "damaged"
+        raise _fail(path, f"it does not parse ({text[:160]})", verdict) from exc
+    props = {p.key: p.value for p in model.metadata_props}
+    if external_data and verification_enabled(verify) and props.get(DIGEST_PROP):
+        found = initializers_digest(model)
+        if found != props[DIGEST_PROP]:
+            error = mismatch(path, "ONNX file", props[DIGEST_PROP], found,
+                             f"export it again with `vggzoo-export MODEL -o {path}`")
+            raise DamagedArtifactError(str(error))
+    return model
+
+
+def verify_onnx_file(path: str | os.PathLike, *, verify: bool | None = None) -> None:
+    """Check an ONNX file (and its external data) before a runtime loads it."""
+    if verification_enabled(verify):
+        load_onnx(path, external_data=True, verify=True)
+
+
+#: Suffix of the digest file beside a file whose format has no room for one
+#: (AOTInductor packages): ``vgg16.pt2`` -> ``vgg16.pt2.sha256``.
+DIGEST_SUFFIX = ".sha256"
+
+
+def digest_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def write_file_digest(path: str | os.PathLike) -> Path:
+    """Write ``path``'s SHA-256 beside it (``sha256sum`` format)."""
+    from .metadata import sha256_file
+
+    path = Path(path)
+    target = digest_path(path)
+    target.write_text(f"{sha256_file(path)}  {path.name}\n")
+    return target
+
+
+def verify_file_digest(path: str | os.PathLike, what: str, fix: str, *,
+                       verify: bool | None = None) -> None:
+    """Check ``path`` against the digest file beside it (none: nothing to check)."""
+    from .metadata import sha256_file
+
+    path = Path(path)
+    recorded = digest_path(path)
+    if not verification_enabled(verify) or not recorded.is_file():
+        return
+    expected = recorded.read_text().split(maxsplit=1)[0] if recorded.stat().st_size else ""
+    found = sha256_file(path)
+    if found != expected:
+        raise DamagedArtifactError(str(mismatch(path, what, expected or "(empty)", found, fix)))
