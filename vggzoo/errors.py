@@ -72,3 +72,17 @@ class ScaleError(OptionError, ConfigError):
 class RegistrationError(VggzooError, TypeError):
     """A plugin registered something its hook does not take: an unknown
     ``info`` key (a misspelt ``file_opton=``) or an ``obj`` of the wrong kind."""
+
+
+class ImageTooLargeError(DataError):
+    """An image whose decoded size (from its header) exceeds
+    :func:`vggzoo.data.images.max_image_pixels`: refused before its pixels are decoded."""
+
+
+class MemoryEstimateError(VggzooError, MemoryError):
+    """Work refused before it started: its estimated memory exceeds what
+    this process may use."""
+
+
+class InputRangeError(OptionError):
+    """Data outside the input range a perceptual module was declared with."""

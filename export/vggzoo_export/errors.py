@@ -3,7 +3,7 @@ print them as one line that names the problem and the fix."""
 
 from __future__ import annotations
 
-from vggzoo.errors import DamagedFileError, OptionError, VggzooError
+from vggzoo.errors import DamagedFileError, InputSizeError, OptionError, VggzooError
 
 
 class ExportError(VggzooError, RuntimeError):
@@ -35,3 +35,11 @@ class EngineMismatchError(VggzooError, RuntimeError):
 class ExporterOptionError(OptionError):
     """An option the chosen export format does not take (a typo, or an
     option of another format); raised before any work starts."""
+
+
+class ServerError(VggzooError):
+    """The server did not start, or a model did not load."""
+
+
+class BadImageError(InputSizeError):
+    """A request's pixels that the model cannot take (the request's error)."""

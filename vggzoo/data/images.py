@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from PIL import ExifTags, Image, ImageOps
 
-from ..errors import DataError, OptionError
+from ..errors import DataError, ImageTooLargeError, OptionError
 
 log = logging.getLogger("vggzoo.data")
 
@@ -190,11 +190,6 @@ def _is_ancestor(link: str, folder: Path) -> bool:
     target = Path(os.path.realpath(link))
     here = Path(os.path.realpath(folder))
     return here == target or target in here.parents
-
-
-class ImageTooLargeError(DataError):
-    """An image whose decoded size (from its header) exceeds
-    :func:`max_image_pixels`: refused before its pixels are decoded."""
 
 
 def max_image_pixels() -> int:

@@ -1,6 +1,6 @@
 """The memory of the test protocols, estimated before they allocate.
 
-:func:`vggzoo.eval.posteriors.predict` rescales a chunk of images to each
+:func:`vggzoo.eval.posteriors.protocol_posteriors` rescales a chunk of images to each
 test scale Q (all of them held at once, as float32) and runs each base
 protocol on them: ``dense`` feeds the whole rescaled image and its flip
 to the network, crop protocols (``single``, ``multicrop``) feed

@@ -16,17 +16,13 @@ import warnings
 
 import torch
 
-from ..errors import OptionError
+from ..errors import InputRangeError, OptionError
 
 #: Declared range -> (low, high) of the pixel values.
 RANGES: dict[str, tuple[float, float]] = {"0-1": (0.0, 1.0), "-1-1": (-1.0, 1.0),
                                           "0-255": (0.0, 255.0)}
 #: How far outside the declared range data may go, as a fraction of its width.
 MARGIN = 0.1
-
-
-class InputRangeError(OptionError):
-    """Data outside the input range a perceptual module was declared with."""
 
 
 def check_range_name(input_range: str) -> tuple[float, float]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import VggzooError
+from ..errors import MemoryEstimateError, VggzooError
 from ..models.configs import HEAD_KERNEL, HIDDEN_WIDTH, LAYOUTS, LRN, MIN_INPUT_SIZE, M, LayerSpec
 
 #: Environment variable bounding the memory vggzoo plans for (``8GiB``,
@@ -53,11 +53,6 @@ HEADROOM = 1.25
 _UNITS = {"": 1, "b": 1, "k": 10 ** 3, "kb": 10 ** 3, "kib": 2 ** 10, "m": 10 ** 6,
           "mb": 10 ** 6, "mib": 2 ** 20, "g": 10 ** 9, "gb": 10 ** 9, "gib": 2 ** 30,
           "t": 10 ** 12, "tb": 10 ** 12, "tib": 2 ** 40}
-
-
-class MemoryEstimateError(VggzooError, MemoryError):
-    """Work refused before it started: its estimated memory exceeds what
-    this process may use."""
 
 
 @dataclass(frozen=True)

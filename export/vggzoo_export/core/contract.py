@@ -55,6 +55,8 @@ DEFAULT_MAX_BATCH = 32
 METADATA_PREFIX = "vggzoo."
 #: The registered model name (``vgg16``).
 MODEL_KEY = METADATA_PREFIX + "model"
+#: Key of the model's facts record (JSON of :meth:`PretrainedCfg.as_dict`).
+FACTS_KEY = METADATA_PREFIX + "facts"
 #: JSON of the export settings (config, width, precision, batch, ...).
 CONFIG_KEY = METADATA_PREFIX + "config"
 #: JSON list of class names in label order, or ``null``.

@@ -125,8 +125,6 @@ def digest_path(path: str | os.PathLike) -> Path:
 
 def write_file_digest(path: str | os.PathLike) -> Path:
     """Write ``path``'s SHA-256 beside it (``sha256sum`` format)."""
-    from .metadata import sha256_file
-
     path = Path(path)
     target = digest_path(path)
     target.write_text(f"{sha256_file(path)}  {path.name}\n")
@@ -136,8 +134,6 @@ def write_file_digest(path: str | os.PathLike) -> Path:
 def verify_file_digest(path: str | os.PathLike, what: str, fix: str, *,
                        verify: bool | None = None) -> None:
     """Check ``path`` against the digest file beside it (none: nothing to check)."""
-    from .metadata import sha256_file
-
     path = Path(path)
     recorded = digest_path(path)
     if not verification_enabled(verify) or not recorded.is_file():
@@ -146,3 +142,12 @@ def verify_file_digest(path: str | os.PathLike, what: str, fix: str, *,
     found = sha256_file(path)
     if found != expected:
         raise DamagedArtifactError(str(mismatch(path, what, expected or "(empty)", found, fix)))
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 (hex) of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -30,13 +30,12 @@ from vggzoo.models.cfg import PretrainedCfg
 from vggzoo.weights.checks import check_metadata
 
 from .contract import GRAPH_KEY, PROTOCOL_GRAPH
+from .integrity import sha256_file
 from .contract import METADATA_PREFIX as PREFIX
 from ..errors import ArtifactError
 
 
-#: Key of the model's facts record (JSON of :meth:`PretrainedCfg.as_dict`).
-FACTS_KEY = PREFIX + "facts"
-#: Keys of the facts that files written before :data:`FACTS_KEY` existed
+#: Keys of the facts that files written before :data:`.contract.FACTS_KEY` existed
 #: hold (still written, for readers of those versions), and their copies
 #: inside the export settings.
 LEGACY_KEYS = ("model", "preprocessing", "min_input_size", "num_classes", "classes", "weights")
@@ -180,14 +179,6 @@ def read_onnx_metadata(path: str | os.PathLike) -> ExportMetadata:
     model = load_onnx(path, external_data=False)
     return ExportMetadata.from_props({p.key: p.value for p in model.metadata_props},
                                      source=str(path))
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sha256_state_dict(model: nn.Module) -> str:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..core.artifacts import staged_artifact
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..errors import ExportError
 from ..onnx.int8 import has_vnni, split_images
 from .onnx import lpips_metadata, lpips_module, write_lpips_onnx, write_metadata

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..core.artifacts import staged_artifact
-from ..core.exporter import ExportReport
+from vggzoo.plugins.exporters import ExportReport
 from ..errors import ExportError
 from .runner import LPIPS_GRAPH, onnx_distance
 

@@ -27,7 +27,7 @@ def verify_manifest(version_dir: Path) -> None:
     """Refuse to serve files that differ from what the export wrote."""
     from vggzoo.errors import VggzooError
 
-    from ..core.metadata import sha256_file
+    from ..core.integrity import sha256_file
 
     path = version_dir / MANIFEST
     if not path.is_file():

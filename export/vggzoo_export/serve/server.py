@@ -28,7 +28,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vggzoo.errors import VggzooError
+
+from ..errors import ServerError
 
 from . import environment
 
@@ -39,10 +40,6 @@ WORKDIR_PREFIX = "vggzoo-triton-"
 DEFAULT_START_TIMEOUT = 120.0
 #: Seconds to wait after SIGTERM before SIGKILL.
 DEFAULT_STOP_TIMEOUT = 30.0
-
-
-class ServerError(VggzooError):
-    """The server did not start, or a model did not load."""
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 A request holds uint8 pixels (H, W, 3) as decoded; the service checks them
 against the bounds recorded at export, then runs
-:func:`vggzoo.eval.posteriors.predict` (the function ``vggzoo predict``
+:func:`vggzoo.eval.posteriors.protocol_posteriors` (the function ``vggzoo predict``
 uses: the same preprocessing, test scales, flips and batching) on a runner
 opened with :func:`vggzoo.runtime.open_file`.  The answer therefore equals
 ``vggzoo predict --protocol dense --onnx FILE`` on the same image file.
@@ -23,17 +23,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vggzoo.errors import InputSizeError, VggzooError
+from vggzoo.errors import VggzooError
+
+from ..errors import BadImageError
 
 if TYPE_CHECKING:
     from vggzoo.eval.network import Network
 
 #: Largest image height or width a repository accepts unless told otherwise.
 DEFAULT_MAX_SIDE = 2048
-
-
-class BadImageError(InputSizeError):
-    """A request's pixels that the model cannot take (the request's error)."""
 
 
 @dataclass
@@ -89,11 +87,12 @@ class DenseService:
         """(N, K) float32 posteriors of N (H, W, 3) uint8 images."""
         import torch
 
-        from vggzoo.eval.posteriors import predict, resolve_protocols
+        from vggzoo.eval.posteriors import protocol_posteriors, resolve_protocols
 
         tensors = [torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1) for im in images]
-        probs = predict([self.network], tensors, resolve_protocols(["dense"]), flip=self.flip,
-                        batch_size=self.batch_size)["dense"]
+        probs = protocol_posteriors([self.network], tensors, resolve_protocols(["dense"]),
+                                    flip=self.flip, batch_size=self.batch_size,
+                                    what="serving")["dense"]
         if not torch.isfinite(probs).all():
             raise VggzooError("the network gave non-finite posteriors: the weights hold NaN/inf "
                               "values or overflowed; check the exported file")

@@ -27,7 +27,8 @@ from pathlib import Path
 from vggzoo.errors import BackendUnavailableError, OptionError
 
 from ..core.contract import IMAGE_NAME, POSTERIORS_NAME
-from ..core.metadata import read_onnx_metadata, sha256_file
+from ..core.integrity import sha256_file
+from ..core.metadata import read_onnx_metadata
 from ..serve.backend_model import MANIFEST
 from ..serve.service import DEFAULT_MAX_SIDE
 from .files import files_to_copy
@@ -101,16 +102,14 @@ def render_python_config(name: str, *, num_classes: int, labelled: bool, max_bat
 
 def test_scales(model_file: str | os.PathLike, scales: Sequence[int] | None,
                 multi_scale: bool) -> list[int]:
-    """The scales ``vggzoo predict --onnx FILE`` would use: given ones, else
-    the file's training scale (three with ``multi_scale``), else Q=256."""
-    from vggzoo.eval.inference import DEFAULT_SCALE
-    from vggzoo.eval.scales import resolve_scales
+    """The scales ``vggzoo predict --onnx FILE`` would use: vggzoo's one
+    test-scale rule (:func:`vggzoo.data.scales.choose_test_scales`) on the
+    file's recorded training scale."""
+    from vggzoo.data.scales import choose_test_scales
 
-    train_scale = read_onnx_metadata(model_file).extra.get("train_scale")
-    if scales is None and train_scale is None:
-        return [DEFAULT_SCALE]
-    return resolve_scales(list(scales) if scales else None, train_scale,
-                          multi_scale=multi_scale, source=str(model_file))
+    meta = read_onnx_metadata(model_file)
+    return choose_test_scales(list(scales) if scales else None, meta.facts.train_scale,
+                              multi_scale=multi_scale, min_scale=meta.min_input_size).scales
 
 
 def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *,

@@ -25,7 +25,7 @@ from vggzoo.io import atomic_path
 
 from ..core.contract import MODEL_KEY
 from ..errors import EngineMismatchError  # noqa: F401  (re-exported)
-from ..core.metadata import sha256_file
+from ..core.integrity import sha256_file
 from .availability import parse_version
 from .profiles import Profile, format_shape
 
