@@ -214,9 +214,41 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+# A training run's directory, as far as every output must know it: which files
+# are the run's own.  vggzoo.training.rundir writes and locks the run; the
+# names live here so that check_writable can protect them without io
+# depending on training.
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+LOCK_FILE = ".vggzoo.lock"
+#: The weights file a finished training run leaves in its run directory.
+RUN_WEIGHTS = "model.safetensors"
+#: Files a run writes (besides its checkpoints): what ``--overwrite`` removes.
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, RUN_WEIGHTS, "loss.png", "error.png", "lr.png")
+
+
+def is_run_dir(path: Path) -> bool:
+    """A folder a training run writes: its lock file, or its config and checkpoints."""
+    return (path / LOCK_FILE).is_file() or (
+        (path / CONFIG_FILE).is_file() and (path / CHECKPOINT_DIR).is_dir())
+
+
+def run_owning(path: Path) -> Path | None:
+    """The run directory whose own file ``path`` is (its config, metrics,
+    weights, plots, lock or anything in its checkpoint folder), else ``None``:
+    no other command's output may land there."""
+    path = Path(os.path.abspath(path))
+    folder = path.parent
+    if folder.name == CHECKPOINT_DIR and is_run_dir(folder.parent):
+        return folder.parent
+    if path.name in (*RUN_FILES, LOCK_FILE) and is_run_dir(folder):
+        return folder
+    return None
+
+
 def _refuse_run_files(given: Path, target: Path, option: str) -> None:
     from .errors import OutputError
-    from .training.rundir import run_owning
 
     run = run_owning(target)
     if run is not None:
