@@ -54,7 +54,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fchmod(handle.fileno(), 0o666 & ~current_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         reason = write_failure(exc)
@@ -135,8 +135,9 @@ def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not possible on every platform.
+def fsync_dir(directory: Path) -> None:
+    """Make a rename (or new entry) in ``directory`` durable; where a platform
+    cannot fsync a folder, do nothing."""
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -214,9 +215,41 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+# A training run's directory, as far as every output must know it: which files
+# are the run's own.  vggzoo.training.rundir writes and locks the run; the
+# names live here so that check_writable can protect them without io
+# depending on training.
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+LOCK_FILE = ".vggzoo.lock"
+#: The weights file a finished training run leaves in its run directory.
+RUN_WEIGHTS = "model.safetensors"
+#: Files a run writes (besides its checkpoints): what ``--overwrite`` removes.
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, RUN_WEIGHTS, "loss.png", "error.png", "lr.png")
+
+
+def is_run_dir(path: Path) -> bool:
+    """A folder a training run writes: its lock file, or its config and checkpoints."""
+    return (path / LOCK_FILE).is_file() or (
+        (path / CONFIG_FILE).is_file() and (path / CHECKPOINT_DIR).is_dir())
+
+
+def run_owning(path: Path) -> Path | None:
+    """The run directory whose own file ``path`` is (its config, metrics,
+    weights, plots, lock or anything in its checkpoint folder), else ``None``:
+    no other command's output may land there."""
+    path = Path(os.path.abspath(path))
+    folder = path.parent
+    if folder.name == CHECKPOINT_DIR and is_run_dir(folder.parent):
+        return folder.parent
+    if path.name in (*RUN_FILES, LOCK_FILE) and is_run_dir(folder):
+        return folder
+    return None
+
+
 def _refuse_run_files(given: Path, target: Path, option: str) -> None:
     from .errors import OutputError
-    from .training.rundir import run_owning
 
     run = run_owning(target)
     if run is not None:

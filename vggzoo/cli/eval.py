@@ -58,8 +58,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval.loop import evaluate_protocols
     from ..eval.network import load_network
     from ..eval.scales import parse_scales
-    from ..eval.tables import PAPER_TABLES, markdown, write_json
-    from .output import ProgressBar, echo, shown_path
+    from ..eval.tables import PAPER_TABLES
+    from .output import ProgressBar
 
     backend, options = resolve_backend(args)
     if args.json:  # before the evaluation, not after it; never over what it reads
@@ -98,6 +98,15 @@ def run_eval(args: argparse.Namespace) -> int:
     finish()
     if rank != 0:
         return 0
+    _report(results, args)
+    return 0
+
+
+def _report(results, args: argparse.Namespace) -> None:
+    """Print the table, the notes, skipped images and non-finite warnings; write --json."""
+    from ..eval.tables import markdown, write_json
+    from .output import echo, shown_path
+
     print(markdown(results, args.paper_table))
     for note in dict.fromkeys(note for r in results for note in r.notes):
         echo(f"note: {note}")
@@ -113,7 +122,6 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, results, args.paper_table)
         echo(f"wrote {args.json}")
-    return 0
 
 
 def parse_combination_weights(text: str) -> list[float]:

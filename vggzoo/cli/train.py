@@ -13,6 +13,22 @@ from .output import ProgressBar, echo, print_table
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    _add_train_command(subparsers)
+    p = subparsers.add_parser("data", help="dataset tools")
+    data_commands = p.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    s = data_commands.add_parser("stats", help="mean RGB and RGB PCA of DIR/train -> DIR/stats.json")
+    s.add_argument("dir", help="directory with train/ and val/ class folders")
+    s.add_argument("--out", help="where to write the JSON (default DIR/stats.json)")
+    s.add_argument("--max-images", type=int, help="use an evenly spaced subset of this many")
+    s.set_defaults(run=run_stats)
+
+    p = subparsers.add_parser("plot", help="loss, error and lr curves of a run as PNG")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="output directory (default RUN_DIR)")
+    p.set_defaults(run=run_plot)
+
+
+def _add_train_command(subparsers: argparse._SubParsersAction) -> None:
     from ..training.recipes import RECIPES
 
     p = subparsers.add_parser(
@@ -64,19 +80,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="delete the run already in --out and start again")
     p.set_defaults(run=run_train)
-
-    p = subparsers.add_parser("data", help="dataset tools")
-    data_commands = p.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
-    s = data_commands.add_parser("stats", help="mean RGB and RGB PCA of DIR/train -> DIR/stats.json")
-    s.add_argument("dir", help="directory with train/ and val/ class folders")
-    s.add_argument("--out", help="where to write the JSON (default DIR/stats.json)")
-    s.add_argument("--max-images", type=int, help="use an evenly spaced subset of this many")
-    s.set_defaults(run=run_stats)
-
-    p = subparsers.add_parser("plot", help="loss, error and lr curves of a run as PNG")
-    p.add_argument("run_dir")
-    p.add_argument("--out", help="output directory (default RUN_DIR)")
-    p.set_defaults(run=run_plot)
 
 
 def run_train(args: argparse.Namespace) -> int:

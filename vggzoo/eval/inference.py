@@ -176,27 +176,9 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
     total, done = len(sized), 0
     for start in range(0, total, chunk_size):
         chunk = sized[start:start + chunk_size]
-        images, owners = [], []
-        for _, order, path in chunk:
-            try:
-                images.append(read_image(path))
-                owners.append((order, path))
-            except READ_ERRORS as exc:
-                skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
-        if images:
-            probs = protocol_posteriors([network], images, chosen, flip=flip,
-                                        batch_size=batch_size, what="predict",
-                                        scales_derived=scales is None)[chosen[0].name]
-            if not torch.isfinite(probs).all():
-                raise VggzooError(f"the network gave non-finite posteriors for "
-                                  f"{owners[0][1]} (and its chunk): the weights hold NaN/inf "
-                                  f"values or overflowed; check the weights file")
-            values, indices = probs.topk(min(topk, probs.shape[1]), dim=1)
-            for (order, path), image, p, i in zip(owners, images, values.tolist(),
-                                                  indices.tolist()):
-                results[order] = ImagePrediction(
-                    str(path), (int(image.shape[-2]), int(image.shape[-1])),
-                    [ClassScore(k, names[k] if names else str(k), float(v)) for v, k in zip(p, i)])
+        results.update(_predict_chunk(network, chunk, chosen, names, skipped, topk=topk,
+                                      flip=flip, batch_size=batch_size,
+                                      scales_derived=scales is None))
         done += len(chunk)
         if progress is not None:
             progress(done, total)
@@ -208,6 +190,35 @@ def predict(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         model=network.model, weights=network.weights, backend=network.runner.name,
         protocol=chosen[0].name, scales=list(network.scales), flip=flip, class_names=source,
         topk=topk)
+
+
+def _predict_chunk(network: Any, chunk: Sequence[tuple[Any, int, Any]], chosen: Sequence[Any],
+                   names: Sequence[str] | None, skipped: list[SkippedImage], *, topk: int,
+                   flip: bool, batch_size: int, scales_derived: bool) -> dict[int, ImagePrediction]:
+    """Decode one chunk of ``(size, order, path)`` and predict it: its predictions by
+    order; images that cannot be read are appended to ``skipped``."""
+    images, owners = [], []
+    for _, order, path in chunk:
+        try:
+            images.append(read_image(path))
+            owners.append((order, path))
+        except READ_ERRORS as exc:
+            skipped.append(SkippedImage(str(path), f"{type(exc).__name__}: {exc}"))
+    if not images:
+        return {}
+    probs = protocol_posteriors([network], images, chosen, flip=flip,
+                                batch_size=batch_size, what="predict",
+                                scales_derived=scales_derived)[chosen[0].name]
+    if not torch.isfinite(probs).all():
+        raise VggzooError(f"the network gave non-finite posteriors for "
+                          f"{owners[0][1]} (and its chunk): the weights hold NaN/inf "
+                          f"values or overflowed; check the weights file")
+    values, indices = probs.topk(min(topk, probs.shape[1]), dim=1)
+    return {order: ImagePrediction(
+                str(path), (int(image.shape[-2]), int(image.shape[-1])),
+                [ClassScore(k, names[k] if names else str(k), float(v)) for v, k in zip(p, i)])
+            for (order, path), image, p, i in zip(owners, images, values.tolist(),
+                                                  indices.tolist())}
 
 
 def _sized(files: Sequence[Path], skipped: list[SkippedImage]

@@ -114,26 +114,14 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
     """
     from ..weights import named
 
-    base, _, tag = name.partition(".")
-    entry = MODELS.get(base if tag else name)
-    if tag and not pretrained and weights is None:
-        raise WeightsError(f"{name!r} names weights: pass pretrained=True to load them, or "
-                           f"create({entry.name!r}) for a random model")
-    if pretrained:
-        if weights is not None:
-            raise WeightsError("pass either pretrained=True or weights=..., not both")
-        weights = f"{entry.name}.{tag}" if tag else named.default_weights(entry.name)
+    entry, weights = _entry_and_weights(name, weights, pretrained)
     if named.is_named(weights):  # before any download
         _refuse_head_on_features_only(str(weights), num_classes, features_only)
     state, facts = read_weights(weights, model=entry.name)
     facts.agree("model", entry.name)
     _refuse_head_on_features_only(facts.named, num_classes, features_only)
-    width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
-    in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
-    if facts.num_classes is not None or num_classes is None:
-        num_classes = facts.agree("num_classes", num_classes, _head_classes(state) or 1000)
-    # else: a given count and weights that record none; load_into re-initialises
-    # an fc8 of another count (with a warning), as fine-tuning wants.
+    width_mult, in_chans, num_classes = _agreed_shape(facts, state, width_mult, in_chans,
+                                                      num_classes)
     fully_conv = bool(_given_or_recorded(fully_conv, facts.fully_conv, False))
     dropout = float(_given_or_recorded(dropout, facts.dropout, 0.5))
     kwargs = {**dict(facts.builder_kwargs or ()), **kwargs}
@@ -143,14 +131,9 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
     _check_builder_keywords(entry.name, entry.obj, kwargs)
     model = entry.obj(fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
                       dropout=dropout, **kwargs)
-    preprocessing: Preprocessing = facts.preprocessing or entry.info.get("preprocessing", PAPER)
-    classes = facts.classes if facts.classes and len(facts.classes) == num_classes else None
-    model.pretrained_cfg = PretrainedCfg(
-        name=entry.name, config=entry.info.get("config"), fully_conv=fully_conv,
-        num_classes=num_classes, width_mult=width_mult, in_chans=in_chans, dropout=dropout,
-        builder_kwargs=builder_kwargs, min_input_size=MIN_INPUT_SIZE, preprocessing=preprocessing,
-        classes=classes, train_scale=facts.train_scale,
-        weights=None if state is None else facts.source, named_weights=facts.named)
+    model.pretrained_cfg = _pretrained_cfg(
+        entry, facts, state, fully_conv=fully_conv, num_classes=num_classes,
+        width_mult=width_mult, in_chans=in_chans, dropout=dropout, builder_kwargs=builder_kwargs)
     if state is not None:
         load_into(model, state, source=facts.source)
     if features_only:
@@ -158,6 +141,48 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
 
         return FeatureExtractor(model, out_indices)
     return model
+
+
+def _entry_and_weights(name: str, weights: WeightsArg, pretrained: bool) -> tuple[Any, WeightsArg]:
+    """The registry entry ``name`` (alias or ``MODEL.TAG``) names, and the weights to load:
+    ``pretrained=True`` turns the tag (or the model's default) into named weights."""
+    from ..weights import named
+
+    base, _, tag = name.partition(".")
+    entry = MODELS.get(base if tag else name)
+    if tag and not pretrained and weights is None:
+        raise WeightsError(f"{name!r} names weights: pass pretrained=True to load them, or "
+                           f"create({entry.name!r}) for a random model")
+    if pretrained:
+        if weights is not None:
+            raise WeightsError("pass either pretrained=True or weights=..., not both")
+        weights = f"{entry.name}.{tag}" if tag else named.default_weights(entry.name)
+    return entry, weights
+
+
+def _agreed_shape(facts: Any, state: Any, width_mult: float | None, in_chans: int | None,
+                  num_classes: int | None) -> tuple[float, int, int | None]:
+    """Width, input channels and class count: given values checked against what the
+    weights record (their metadata or their tensors), else the defaults 1, 3, 1000."""
+    width_mult = facts.agree("width_mult", width_mult, _width_mult(state) or 1.0)
+    in_chans = facts.agree("in_chans", in_chans, _in_chans(state) or 3)
+    if facts.num_classes is not None or num_classes is None:
+        num_classes = facts.agree("num_classes", num_classes, _head_classes(state) or 1000)
+    # else: a given count and weights that record none; load_into re-initialises
+    # an fc8 of another count (with a warning), as fine-tuning wants.
+    return width_mult, in_chans, num_classes
+
+
+def _pretrained_cfg(entry: Any, facts: Any, state: Any, *, num_classes: int | None,
+                    **used: Any) -> PretrainedCfg:
+    """Everything :func:`create` used, recorded as the model's ``pretrained_cfg``."""
+    preprocessing: Preprocessing = facts.preprocessing or entry.info.get("preprocessing", PAPER)
+    classes = facts.classes if facts.classes and len(facts.classes) == num_classes else None
+    return PretrainedCfg(
+        name=entry.name, config=entry.info.get("config"), num_classes=num_classes, **used,
+        min_input_size=MIN_INPUT_SIZE, preprocessing=preprocessing,
+        classes=classes, train_scale=facts.train_scale,
+        weights=None if state is None else facts.source, named_weights=facts.named)
 
 
 def _refuse_head_on_features_only(named_weights: str | None, num_classes: int | None,

@@ -69,9 +69,10 @@ class _LayerLoss(nn.Module):
 
     kind = ""
 
-    def __init__(self, preset: str, layers: Mapping[str, float] | None, model: Any,
-                 weights: Any, input_range: str, reduction: str, strict: bool,
-                 preprocessing: Preprocessing | None) -> None:
+    def __init__(self, preset: str = "johnson", *, layers: Mapping[str, float] | None = None,
+                 model: Any = None, weights: Any = None, input_range: str = "0-1",
+                 reduction: str = "mean", strict: bool = True,
+                 preprocessing: Preprocessing | None = None) -> None:
         super().__init__()
         if preset not in PRESETS:
             raise OptionError(f"preset {preset!r} is not one of {', '.join(PRESETS)}")
@@ -116,13 +117,6 @@ class ContentLoss(_LayerLoss):
 
     kind = "content"
 
-    def __init__(self, preset: str = "johnson", *, layers: Mapping[str, float] | None = None,
-                 model: Any = None, weights: Any = None, input_range: str = "0-1",
-                 reduction: str = "mean", strict: bool = True,
-                 preprocessing: Preprocessing | None = None) -> None:
-        super().__init__(preset, layers, model, weights, input_range, reduction, strict,
-                         preprocessing)
-
     def layer_cost(self, ours: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor:
         squares = ((ours - theirs.expand_as(ours)) ** 2).flatten(1)
         if self.preset.content_norm == "half-sum":
@@ -134,13 +128,6 @@ class StyleLoss(_LayerLoss):
     """Gram-matrix style loss (per image, then ``reduction`` over the batch)."""
 
     kind = "style"
-
-    def __init__(self, preset: str = "johnson", *, layers: Mapping[str, float] | None = None,
-                 model: Any = None, weights: Any = None, input_range: str = "0-1",
-                 reduction: str = "mean", strict: bool = True,
-                 preprocessing: Preprocessing | None = None) -> None:
-        super().__init__(preset, layers, model, weights, input_range, reduction, strict,
-                         preprocessing)
 
     def layer_cost(self, ours: torch.Tensor, theirs: torch.Tensor) -> torch.Tensor:
         diff = gram(ours) - gram(theirs).expand(ours.shape[0], -1, -1)

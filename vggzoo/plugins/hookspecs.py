@@ -276,25 +276,8 @@ def vggzoo_register_exporters(register: Register[Exporter]) -> None:
     - ``folder``: ``True`` when ``output`` is a folder.
     - ``description``: one line, shown by ``vggzoo plugins``.
 
-    Example::
-
-        from safetensors.torch import save_file
-        from vggzoo.io import atomic_path
-        from vggzoo.plugins.exporters import ExportReport
-        from vggzoo_export.core.metadata import describe
-
-        def export_weights(model, output, /, *, fully_conv: bool = True):
-            net = vggzoo.to_fully_conv(model) if fully_conv else model
-            meta = describe(net, format="safetensors")
-            with atomic_path(output) as tmp:
-                save_file(net.state_dict(), tmp, metadata=meta.to_props())
-            return ExportReport(output, [output], meta, parity={}, seconds=0.0)
-
-        @vggzoo.hookimpl
-        def vggzoo_register_exporters(register):
-            register("weights", export_weights, suffix=".safetensors", input="model",
-                     description="fully-convolutional weights as safetensors")
-
+    A worked example (a safetensors exporter) is in docs/plugins.md,
+    "A third-party export format".
     """
 
 

@@ -24,15 +24,11 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..io import check_writable_dir, remove_stale_temps
-from .checkpoint import BEST, LAST, PREVIOUS, RUN_WEIGHTS
-
-CONFIG_FILE = "config.json"
-CHECKPOINT_DIR = "checkpoints"
-METRICS_FILE = "metrics.jsonl"
-LOCK_FILE = ".vggzoo.lock"
-#: Files a run writes (besides its checkpoints): what ``--overwrite`` removes.
-RUN_FILES = (CONFIG_FILE, METRICS_FILE, RUN_WEIGHTS, "loss.png", "error.png", "lr.png")
+# The layout of a run directory lives in vggzoo.io (check_writable protects a
+# run's files); named here for imports.
+from ..io import (CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, METRICS_FILE,  # noqa: F401
+                  RUN_FILES, check_writable_dir, is_run_dir, remove_stale_temps, run_owning)
+from .checkpoint import BEST, LAST, PREVIOUS
 
 
 def existing_run_files(run_dir: Path) -> list[Path]:
@@ -41,25 +37,6 @@ def existing_run_files(run_dir: Path) -> list[Path]:
     checkpoints = run_dir / CHECKPOINT_DIR
     found += [checkpoints / name for name in (LAST, BEST, PREVIOUS) if (checkpoints / name).exists()]
     return found
-
-
-def is_run_dir(path: Path) -> bool:
-    """A folder a training run writes: its lock file, or its config and checkpoints."""
-    return (path / LOCK_FILE).is_file() or (
-        (path / CONFIG_FILE).is_file() and (path / CHECKPOINT_DIR).is_dir())
-
-
-def run_owning(path: Path) -> Path | None:
-    """The run directory whose own file ``path`` is (its config, metrics,
-    weights, plots, lock or anything in its checkpoint folder), else ``None``:
-    no other command's output may land there."""
-    path = Path(os.path.abspath(path))
-    folder = path.parent
-    if folder.name == CHECKPOINT_DIR and is_run_dir(folder.parent):
-        return folder.parent
-    if path.name in (*RUN_FILES, LOCK_FILE) and is_run_dir(folder):
-        return folder
-    return None
 
 
 def refuse_existing_run(run_dir: Path, *, overwrite: bool) -> list[Path]:

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..io import atomic_path
+from ..io import RUN_WEIGHTS, atomic_path  # RUN_WEIGHTS: the run's weights file
 from .checks import check_against_tensors, check_metadata
 from .verify import DIGEST_KEY, tensors_digest
 
@@ -66,10 +66,6 @@ def read_state_dict(path: str | os.PathLike, *, verify: bool | None = None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} holds no state dict (a mapping of names to tensors)")
     return {k.removeprefix("module."): v for k, v in state.items()}
-
-
-#: The weights file a finished training run leaves in its run directory.
-RUN_WEIGHTS = "model.safetensors"
 
 
 def weights_path(source: str | os.PathLike) -> Path:

@@ -56,9 +56,9 @@ from ..core.artifacts import check_writable, staged_artifact
 from ..core.contract import AGREEMENT_KEY, CALIBRATION_KEY, CONFIG_KEY, INPUT_NAME, SCORE_MAP_NAME
 from ..errors import ExportError
 from vggzoo.plugins.exporters import ExportReport
-from ..core.metadata import read_onnx_metadata
+from ..core.metadata import ExportMetadata, read_onnx_metadata
 from .export import export_onnx
-from ..core.parity import check_agreement, compare_runs
+from ..core.parity import AgreementReport, check_agreement, compare_runs
 
 #: Images whose activation ranges calibrate the network (the issue's
 #: measurement used 4 batches; 32 images cost seconds at 224).
@@ -223,12 +223,6 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
     check it on held-out images of the same folder, and write it to
     ``output`` only if its top-1 agreement with fp32 is at least
     ``min_agreement`` (else :class:`AgreementError`, nothing written)."""
-    import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from .runner import OrtRunner
-
     output = Path(output)
     check_int8(output, calibrate=calibrate, min_agreement=min_agreement)
     check_writable(output)
@@ -258,30 +252,9 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
             return image_batches(paths, pre, scales, skipped=split.skipped)
 
         reader = _Reader(lambda: batches(split.calibration), tick)
-        quantized = stage / "int8.onnx"
-        try:
-            # ONNX Runtime's recommended preparation: shape inference and graph
-            # optimisation, so the quantizer sees the graph the runtime runs.
-            quant_pre_process(str(fp32.path), str(stage / "prepared.onnx"))
-            quantize_static(
-                str(stage / "prepared.onnx"), str(quantized), reader, quant_format=QuantFormat.QDQ,
-                per_channel=True, reduce_range=reduce_range,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                nodes_to_exclude=[_classifier_node(fp32.path)],
-                calibrate_method=CalibrationMethod.MinMax,
-                extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
-        except ExportError:
-            raise
-        except Exception as exc:
-            raise ExportError(f"onnxruntime.quantization failed: {type(exc).__name__}: {exc}") \
-                from exc
-        # The quantizer copies fp32's metadata, digest included: seal the new weights.
-        onnx.save_model(seal(load_onnx(quantized, verify=False)), str(quantized))
+        quantized = _quantize(fp32.path, stage, reader, reduce_range=reduce_range)
         log(f"checking int8 against fp32 on {len(split.held_out)} held-out images ...")
-        with OrtRunner(fp32.path, "cpu") as ref, OrtRunner(quantized, "cpu") as cand:
-            agreement = compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
-                                     lambda x: cand.logits(torch.from_numpy(x)).numpy(),
-                                     batches(split.held_out))
+        agreement = _agreement(fp32.path, quantized, batches(split.held_out))
         check_agreement(agreement, min_agreement, what="int8", images=f"held-out images of {root}",
                         threshold="--min-agreement",
                         fix="Calibrate on more images (--calibration-images) like the ones you "
@@ -290,14 +263,7 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
                        "scales": scales, "method": "minmax", "reduce_range": reduce_range,
                        "per_channel": True, "format": "qdq", "activations": "uint8",
                        "weights": "int8"}
-        proto = onnx.load(str(quantized))
-        config = dict(meta.config, precision="int8")
-        props = {**meta.to_props(), CONFIG_KEY: json.dumps(config, sort_keys=True),
-                 CALIBRATION_KEY: json.dumps(calibration),
-                 AGREEMENT_KEY: json.dumps(agreement.as_dict())}
-        del proto.metadata_props[:]
-        onnx.helper.set_model_props(proto, props)
-        onnx.save_model(seal(proto), str(stage / output.name))
+        _write_int8(quantized, stage / output.name, meta, calibration, agreement)
     weights = "per-channel int8 weights" + (" (7-bit, no VNNI)" if reduce_range else "")
     note = f"calibration: {len(split.calibration)} images at {scales} " \
            f"(sha256 {calibration['sha256'][:12]}), {weights}"
@@ -305,6 +271,61 @@ def export_int8(model: nn.Module, output: str | os.PathLike, /, *,
     return Int8Report(output, [output], read_onnx_metadata(output), parity={},
                       seconds=time.perf_counter() - start, notes=notes, agreement=agreement,
                       calibration=calibration)
+
+
+def _quantize(fp32: Path, stage: Path, reader: _Reader, *, reduce_range: bool) -> Path:
+    """Static QDQ quantization of ``fp32`` into ``stage/int8.onnx`` (per-channel
+    symmetric int8 weights, uint8 activations, MinMax calibration, the
+    classifier kept in fp32), sealed with the new weights' digest."""
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    quantized = stage / "int8.onnx"
+    try:
+        # ONNX Runtime's recommended preparation: shape inference and graph
+        # optimisation, so the quantizer sees the graph the runtime runs.
+        quant_pre_process(str(fp32), str(stage / "prepared.onnx"))
+        quantize_static(
+            str(stage / "prepared.onnx"), str(quantized), reader, quant_format=QuantFormat.QDQ,
+            per_channel=True, reduce_range=reduce_range,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            nodes_to_exclude=[_classifier_node(fp32)],
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+    except ExportError:
+        raise
+    except Exception as exc:
+        raise ExportError(f"onnxruntime.quantization failed: {type(exc).__name__}: {exc}") \
+            from exc
+    # The quantizer copies fp32's metadata, digest included: seal the new weights.
+    onnx.save_model(seal(load_onnx(quantized, verify=False)), str(quantized))
+    return quantized
+
+
+def _agreement(fp32: Path, quantized: Path, batches: Iterator[np.ndarray]) -> AgreementReport:
+    """Top-1 agreement of the int8 network with fp32 on ``batches`` (ONNX Runtime, CPU)."""
+    from .runner import OrtRunner
+
+    with OrtRunner(fp32, "cpu") as ref, OrtRunner(quantized, "cpu") as cand:
+        return compare_runs(lambda x: ref.logits(torch.from_numpy(x)).numpy(),
+                            lambda x: cand.logits(torch.from_numpy(x)).numpy(), batches)
+
+
+def _write_int8(quantized: Path, target: Path, meta: ExportMetadata,
+                calibration: dict[str, object], agreement: AgreementReport) -> None:
+    """Write the int8 network to ``target`` with fp32's metadata, marked int8, and
+    how it was calibrated and how well it agreed; sealed again."""
+    import onnx
+
+    proto = onnx.load(str(quantized))
+    config = dict(meta.config, precision="int8")
+    props = {**meta.to_props(), CONFIG_KEY: json.dumps(config, sort_keys=True),
+             CALIBRATION_KEY: json.dumps(calibration),
+             AGREEMENT_KEY: json.dumps(agreement.as_dict())}
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, props)
+    onnx.save_model(seal(proto), str(target))
 
 
 def _skipped_note(skipped: Sequence[tuple[str, str]]) -> list[str]:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vggzoo.errors import OptionError
+from vggzoo.io import fsync_dir
 
 #: Hidden folder of the repository where models are built before the rename.
 STAGING_DIR = ".vggzoo-staging"
@@ -71,7 +72,7 @@ def staged_model(repo: str | os.PathLike, name: str) -> Iterator[Path]:
             old = Path(tempfile.mkdtemp(prefix=f"{name}.", suffix=".old", dir=root))
             os.rename(target, old / name)
         os.rename(building, target)
-        _fsync_dir(repo)
+        fsync_dir(repo)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
@@ -93,14 +94,5 @@ def _fsync_tree(folder: Path) -> None:
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
         elif path.is_dir():
-            _fsync_dir(path)
-    _fsync_dir(folder)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fsync_dir(path)
+    fsync_dir(folder)
