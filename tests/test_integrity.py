@@ -105,7 +105,7 @@ def _edit_header(path, old, new):
     (_header_length, ("header length", "damaged, or another format")),
     (lambda p: _edit_header(p, b'"dtype":', b'"dtype";'), ("does not parse",)),
     (lambda p: _edit_header(p, b'"F32"', b'"Q32"'), ("unknown dtype", "'Q32'")),
-    (lambda p: _edit_header(p, b'"shape":[', b'"shape":[9'), ("needs", "bytes")),
+    (lambda p: _edit_header(p, b'"shape":[1', b'"shape":[9'), ("needs", "bytes")),  # same length
     (lambda p: _edit_header(p, b'"data_offsets":[0,', b'"data_offsets":[8,'), ("range",)),
     (lambda p: p.write_bytes(b"ONNX" * 40), ("another format",)),
 ])

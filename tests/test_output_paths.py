@@ -127,7 +127,7 @@ def _weights_with_classes(path, classes):
     from vggzoo.weights.files import save_weights
 
     net = vggzoo.create("vgg11", num_classes=len(classes), width_mult=W)
-    facts = replace(model_cfg(net).facts(str(path)), classes=list(classes), train_scale="224")
+    facts = replace(model_cfg(net), classes=list(classes), train_scale="224")
     save_weights(net, path, metadata=facts.to_metadata())
     return path
 

@@ -15,7 +15,7 @@ from vggzoo_export.errors import ArtifactError, ExportError
 @pytest.fixture(scope="module")
 def tiny_package(tmp_path_factory):
     torch.manual_seed(0)
-    model = vggzoo.create("vgg11", fully_conv=True, width_mult=TINY_WIDTH).eval()
+    model = vggzoo.create("vgg11", fully_conv=True, width_mult=TINY_WIDTH, num_classes=4).eval()
     path = tmp_path_factory.mktemp("aoti") / "tiny_vgg11.pt2"
     return export_aoti(model, path, sizes=[(224, 224)]), model
 
@@ -34,7 +34,7 @@ def test_aoti_package_matches_pytorch_at_sizes_it_was_not_traced_at(tiny_package
 def test_aoti_package_carries_metadata_and_refuses_uncovered_sizes(tiny_package):
     report, _ = tiny_package
     with AotiRunner(report.path) as runner:
-        assert runner.metadata.model == "vgg11" and runner.num_classes == 1000
+        assert runner.metadata.model == "vgg11" and runner.num_classes == 4
         assert runner.metadata.config["format"] == "aoti"
         with pytest.raises(InputSizeError, match=r"224x240 is outside .* --sizes 224x240"):
             runner.logits(torch.zeros(1, 3, 224, 240))
@@ -125,14 +125,14 @@ def test_a_batch_1_package_runs_eval_and_predict_with_their_default_batches(
     from vggzoo.plugins.testing import write_image_folder
 
     report, model = tiny_package
-    image_folder = write_image_folder(tmp_path / "data")
+    image_folder = write_image_folder(tmp_path / "data", classes=4)
     out = tmp_path / "eval.json"
     assert vggzoo_main(["eval", "--aoti", str(report.path), "--data", str(image_folder / "val"),
                         "--scales", "256", "--no-progress", "--json", str(out)]) == 0, \
         capsys.readouterr().err
     ours = json.loads(out.read_text())["results"][0]
     theirs = evaluate(data=image_folder / "val", runner=TorchRunner(model), scales=[256])
-    assert ours["images"] == theirs.images == 4
+    assert ours["images"] == theirs.images == 8
     assert (ours["top1_err"], ours["top5_err"]) == (theirs.top1_err, theirs.top5_err)
     capsys.readouterr()
     photos = sorted((image_folder / "val").rglob("*.png"))[:2]

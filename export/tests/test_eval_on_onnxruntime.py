@@ -56,7 +56,7 @@ def test_vggzoo_eval_backend_onnxruntime(tmp_path, capsys):
     assert "dense" in out and "256" in out
 
 
-def test_a_corrupted_onnx_file_is_an_error_not_a_perfect_score(tmp_path, capsys):
+def test_a_corrupted_onnx_file_is_an_error_not_a_perfect_score(tmp_path, capsys, monkeypatch):
     """4 KB overwritten in the middle of the weights (0xFF bytes read as NaN
     floats): the file still loads, and evaluation must not score it as 0% error."""
     torch.manual_seed(0)
@@ -67,8 +67,13 @@ def test_a_corrupted_onnx_file_is_an_error_not_a_perfect_score(tmp_path, capsys)
     middle = len(data) // 2
     data[middle:middle + 4096] = b"\xff" * 4096
     path.write_bytes(bytes(data))
-    code = main(["eval", "--backend", "onnxruntime", "--onnx", str(path), "--providers", "cpu",
-                 "--data", str(tmp_path / "data"), "--scales", "256", "--no-progress"])
+    args = ["eval", "--backend", "onnxruntime", "--onnx", str(path), "--providers", "cpu",
+            "--data", str(tmp_path / "data"), "--scales", "256", "--no-progress"]
+    assert main(args) == 2  # the recorded digest no longer matches the weights
+    captured = capsys.readouterr()
+    assert "damaged" in captured.err and "Traceback" not in captured.err
+    monkeypatch.setenv("VGGZOO_VERIFY", "0")  # unchecked, the NaN weights are still no result
+    code = main(args)
     captured = capsys.readouterr()
     assert code == 2
     assert "non-finite" in captured.err and "Traceback" not in captured.err

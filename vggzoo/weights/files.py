@@ -186,6 +186,8 @@ def read_weights(source: str | os.PathLike | Mapping[str, torch.Tensor] | None, 
     if isinstance(source, str):
         state, _ = pretrained.load_named(source)
         facts = pretrained.named_facts(source)
+        if pretrained.get_weights(source)[1].features_only:  # its classifier holds NaN by design: not part of the weights
+            state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
     else:
         state, facts = read_state_dict(source), read_facts(source)
     check_against_tensors(facts, state)

@@ -40,6 +40,8 @@ WORKDIR_PREFIX = "vggzoo-triton-"
 DEFAULT_START_TIMEOUT = 120.0
 #: Seconds to wait after SIGTERM before SIGKILL.
 DEFAULT_STOP_TIMEOUT = 30.0
+#: Seconds a stop waits for SIGKILLed stubs to be gone.
+STUB_EXIT_TIMEOUT = 10.0
 
 
 def free_port() -> int:
@@ -110,6 +112,9 @@ class TritonServer:
                 self.process.wait(10)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)  # stubs left behind, if any
+        deadline = time.monotonic() + STUB_EXIT_TIMEOUT
+        while _group_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # a killed stub lives on until the kernel has torn it down
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.process.returncode
 
@@ -164,6 +169,19 @@ def _remove_stale_workdirs() -> None:
             continue
         if not _alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in process group ``pgid``."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
 
 
 def _alive(pid: int) -> bool:
