@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import random
 from pathlib import Path
 from typing import Any
@@ -85,9 +86,23 @@ def save_checkpoint(path: str | Path, contents: dict[str, Any], *,
                             "than were written; check the disk and free space, then resume")
         if keep_previous and path.is_file() and (_identity(path) in _KNOWN_GOOD
                                                  or not verification_enabled()):
-            os.replace(path, path.with_name(PREVIOUS))
+            _keep_as_previous(path)
     _KNOWN_GOOD.add(_identity(path))
     return path
+
+
+def _keep_as_previous(path: Path) -> None:
+    """Make ``path`` also :data:`PREVIOUS` without ever removing ``path``: a
+    hard link (a copy where links are not supported) renamed into place, so
+    a run killed at any moment still has its ``last.pt``."""
+    previous = path.with_name(PREVIOUS)
+    staged = previous.with_name(f".{PREVIOUS}.{os.getpid()}.tmp")
+    staged.unlink(missing_ok=True)
+    try:
+        os.link(path, staged)
+    except OSError:
+        shutil.copy2(path, staged)
+    os.replace(staged, previous)
 
 
 #: Checkpoint files (inode, size, mtime) this process wrote or verified.
