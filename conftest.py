@@ -70,3 +70,31 @@ pytest_collect_file = Sybil(
     patterns=["README.md", "docs/*.md"], excludes=["plugins/*/README.md"],
     setup=_enter_temporary_folder, teardown=_leave_temporary_folder,
 ).pytest()
+
+
+def _build_wide_first(*, fully_conv=False, num_classes=1000, width_mult=1.0, dropout=0.5,
+                      in_chans=3, first=64):
+    """A plugin builder whose own keyword (``first``) changes the network and
+    its cost: the facts record must carry it through every hop."""
+    import vggzoo
+
+    return vggzoo.VGG([first, "M", 128, "M", 256, "M", 512, "M", 512, "M"],
+                      fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
+                      dropout=dropout, in_chans=in_chans)
+
+
+@pytest.fixture
+def wide_first():
+    """``vgg6-wide`` registered for one test (tests/test_facts.py and
+    export/tests/test_facts_export.py)."""
+    import types
+
+    import vggzoo
+    from vggzoo.plugins.testing import plugin_registered
+
+    @vggzoo.hookimpl
+    def vggzoo_register_models(register):
+        register("vgg6-wide", _build_wide_first, description="a wider first conv")
+
+    with plugin_registered(types.SimpleNamespace(vggzoo_register_models=vggzoo_register_models)):
+        yield "vgg6-wide"

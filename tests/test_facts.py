@@ -3,7 +3,6 @@ resolver for ``weights=``, one test-scale rule; each bug the copies caused
 is checked where a user meets it (the API or the CLI, with real files)."""
 
 import json
-import types
 
 import pytest
 import torch
@@ -12,7 +11,7 @@ import vggzoo
 from vggzoo.cli import main
 from vggzoo.eval.evaluate import evaluate
 from vggzoo.models.complexity import count_macs
-from vggzoo.plugins.testing import TINY_WIDTH, plugin_registered, write_image_folder
+from vggzoo.plugins.testing import TINY_WIDTH, write_image_folder
 from vggzoo.runtime import TorchRunner
 
 LRN_ERROR = "torchvision has no weights for 'vgg11_lrn'; it has them for vgg11, vgg11_bn"
@@ -70,24 +69,6 @@ def test_old_weights_files_are_read_with_every_fact_they_hold(tmp_path):
     assert (cfg.in_chans, cfg.num_classes, cfg.width_mult, cfg.dropout) == (1, 3, 0.0625, 0.3)
     assert cfg.fully_conv and cfg.classes == ("a", "b", "c") and cfg.train_scale == "256:512"
     assert cfg.preprocessing.name == "gray" and cfg.preprocessing.std == (0.25, 0.25, 0.25)
-
-
-def _build_wide_first(*, fully_conv=False, num_classes=1000, width_mult=1.0, dropout=0.5,
-                      in_chans=3, first=64):
-    """A plugin builder whose own keyword changes the network's cost."""
-    return vggzoo.VGG([first, "M", 128, "M", 256, "M", 512, "M", 512, "M"],
-                      fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
-                      dropout=dropout, in_chans=in_chans)
-
-
-@pytest.fixture
-def wide_first():
-    @vggzoo.hookimpl
-    def vggzoo_register_models(register):
-        register("vgg6-wide", _build_wide_first, description="a wider first conv")
-
-    with plugin_registered(types.SimpleNamespace(vggzoo_register_models=vggzoo_register_models)):
-        yield "vgg6-wide"
 
 
 def test_flops_are_counted_on_the_runners_own_model(wide_first, folder):

@@ -20,24 +20,6 @@ from vggzoo_export.cli.main import main
 GRAY = vggzoo.Preprocessing("gray", (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
 
 
-def _build_wide_first(*, fully_conv=False, num_classes=1000, width_mult=1.0, dropout=0.5,
-                      in_chans=3, first=64):
-    """A plugin builder with a keyword of its own that changes the network."""
-    return vggzoo.VGG([first, "M", 128, "M", 256, "M", 512, "M", 512, "M"],
-                      fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
-                      dropout=dropout, in_chans=in_chans)
-
-
-@pytest.fixture
-def wide_first():
-    @vggzoo.hookimpl
-    def vggzoo_register_models(register):
-        register("vgg6-wide", _build_wide_first, description="a wider first conv")
-
-    with plugin_registered(types.SimpleNamespace(vggzoo_register_models=vggzoo_register_models)):
-        yield "vgg6-wide"
-
-
 def test_every_fact_survives_weights_export_runner_and_triton(wide_first, tmp_path, capsys):
     """A 1-channel plugin model with its own builder keyword, class names,
     preprocessing and a jittered training scale: exporting it failed (3
