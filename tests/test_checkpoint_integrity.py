@@ -42,7 +42,7 @@ def test_a_checkpoint_with_flipped_bytes_is_refused(tmp_path):
     assert load_checkpoint(path)["epoch"] == 1
     _flip_inside_tensor(path)
     assert torch.load(path, weights_only=True)["epoch"] == 1  # torch itself does not notice
-    with pytest.raises(DamagedFileError, match=r"last\.pt: checkpoint is damaged.*SHA-256"):
+    with pytest.raises(DamagedFileError, match=r"last\.pt: checkpoint is damaged.*XXH3-128"):
         load_checkpoint(path)
 
 

@@ -55,7 +55,7 @@ def _one_line_error(capsys, *words):
 
 
 def test_saved_weights_record_their_digest_and_load(weights):
-    assert len(read_metadata(weights)[DIGEST_KEY]) == 64
+    assert len(read_metadata(weights)[DIGEST_KEY]) == 32  # XXH3-128, hex
     loaded = vggzoo.create("vgg11", weights=weights)
     assert loaded.pretrained_cfg.num_classes == 3
 
@@ -73,7 +73,7 @@ def test_flipped_tensor_bytes_are_refused_by_predict_eval_and_create(weights, ph
         Image.open(photo).save(data / name / "x.png")
     assert main(["eval", "--weights", str(weights), "--data", str(data), "--scales", "224",
                  *MODEL]) == 2
-    _one_line_error(capsys, str(weights), "SHA-256")
+    _one_line_error(capsys, str(weights), "XXH3-128")
     with pytest.raises(DamagedFileError, match="damaged"):
         vggzoo.create("vgg11", weights=weights)
     # The documented opt-out loads the file as it is (and the numbers differ).

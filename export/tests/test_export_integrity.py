@@ -56,7 +56,7 @@ def _one_line(capsys, *words):
 
 def test_exported_onnx_records_its_digest_and_runs(tiny_onnx):
     props = {p.key: p.value for p in onnx.load(str(tiny_onnx)).metadata_props}
-    assert len(props[DIGEST_PROP]) == 64
+    assert len(props[DIGEST_PROP]) == 32  # XXH3-128, hex
     with OrtRunner(tiny_onnx, "cpu") as runner:
         assert runner.logits(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
 
@@ -64,13 +64,13 @@ def test_exported_onnx_records_its_digest_and_runs(tiny_onnx):
 def test_flipped_onnx_weights_are_refused_by_predict_eval_and_the_runner(
         damaged_onnx, photo, tmp_path, capsys, monkeypatch):
     assert main(["predict", str(photo), "--onnx", str(damaged_onnx), "--no-progress"]) == 2
-    _one_line(capsys, str(damaged_onnx), "SHA-256", "damaged", "export it again")
+    _one_line(capsys, str(damaged_onnx), "XXH3-128", "damaged", "export it again")
     data = tmp_path / "data" / "n01440764"
     data.mkdir(parents=True)
     shutil.copy(photo, data / "x.png")
     assert main(["eval", "--onnx", str(damaged_onnx), "--data", str(data.parent), "--scales",
                  "224", "--no-progress"]) == 2
-    _one_line(capsys, str(damaged_onnx), "SHA-256")
+    _one_line(capsys, str(damaged_onnx), "XXH3-128")
     with pytest.raises(DamagedArtifactError, match="damaged"):
         OrtRunner(damaged_onnx, "cpu")
     monkeypatch.setenv("VGGZOO_VERIFY", "0")  # the documented opt-out runs it as it is
@@ -97,7 +97,7 @@ def test_damaged_weights_given_to_vggzoo_export_are_one_line(tmp_path):
                           capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     errors = [line for line in done.stderr.splitlines() if ": error: " in line]
-    assert len(errors) == 1 and str(weights) in errors[0] and "SHA-256" in errors[0]
+    assert len(errors) == 1 and str(weights) in errors[0] and "XXH3-128" in errors[0]
     assert not (tmp_path / "out.onnx").exists()
 
 

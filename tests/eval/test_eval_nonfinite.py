@@ -13,6 +13,7 @@ import vggzoo
 from vggzoo.cli import main
 from vggzoo.eval.metrics import ErrorCounts, correct_at_k
 from vggzoo.runtime import TorchRunner
+from vggzoo.weights.verify import DIGEST_KEY
 
 
 def test_nan_and_inf_rows_are_wrong_at_every_k():
@@ -55,7 +56,7 @@ def _nan_checkpoint(tmp_path):
 
     with safe_open(str(path), "pt") as handle:
         metadata = handle.metadata()
-    metadata.pop("tensors_sha256")  # new tensors: the old digest would (rightly) refuse them
+    metadata.pop(DIGEST_KEY)  # new tensors: the old digest would (rightly) refuse them
     broken = tmp_path / "nan.safetensors"
     save_file(tensors, str(broken), metadata=metadata)
     return broken

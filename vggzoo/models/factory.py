@@ -18,6 +18,7 @@ from .cfg import PretrainedCfg, model_cfg
 from ..data.preprocess import PAPER, TORCHVISION, Preprocessing
 from ..plugins.registry import MODELS
 from ..weights.files import load_into, read_weights
+from ..weights.verify import deferred_checks
 
 WeightsArg = str | os.PathLike | Mapping[str, torch.Tensor] | None
 #: What PretrainedCfg.input_size is for 3 channels: the FC head's one 7x7 fc6 window.
@@ -117,25 +118,26 @@ def create(name: str, *, fully_conv: bool | None = None, num_classes: int | None
     entry, weights = _entry_and_weights(name, weights, pretrained)
     if named.is_named(weights):  # before any download
         _refuse_head_on_features_only(str(weights), num_classes, features_only)
-    state, facts = read_weights(weights, model=entry.name)
-    facts.agree("model", entry.name)
-    _refuse_head_on_features_only(facts.named, num_classes, features_only)
-    width_mult, in_chans, num_classes = _agreed_shape(facts, state, width_mult, in_chans,
-                                                      num_classes)
-    fully_conv = bool(_given_or_recorded(fully_conv, facts.fully_conv, False))
-    dropout = float(_given_or_recorded(dropout, facts.dropout, 0.5))
-    kwargs = {**dict(facts.builder_kwargs or ()), **kwargs}
-    builder_kwargs = dict(kwargs)
-    if in_chans != 3:  # builders of plugins written before in_chans need not take it
-        kwargs["in_chans"] = in_chans
-    _check_builder_keywords(entry.name, entry.obj, kwargs)
-    model = entry.obj(fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
-                      dropout=dropout, **kwargs)
-    model.pretrained_cfg = _pretrained_cfg(
-        entry, facts, state, fully_conv=fully_conv, num_classes=num_classes,
-        width_mult=width_mult, in_chans=in_chans, dropout=dropout, builder_kwargs=builder_kwargs)
-    if state is not None:
-        load_into(model, state, source=facts.source)
+    with deferred_checks():  # digest checked while the model is built; raised before return
+        state, facts = read_weights(weights, model=entry.name)
+        facts.agree("model", entry.name)
+        _refuse_head_on_features_only(facts.named, num_classes, features_only)
+        width_mult, in_chans, num_classes = _agreed_shape(facts, state, width_mult, in_chans,
+                                                          num_classes)
+        fully_conv = bool(_given_or_recorded(fully_conv, facts.fully_conv, False))
+        dropout = float(_given_or_recorded(dropout, facts.dropout, 0.5))
+        kwargs = {**dict(facts.builder_kwargs or ()), **kwargs}
+        builder_kwargs = dict(kwargs)
+        if in_chans != 3:  # builders of plugins written before in_chans need not take it
+            kwargs["in_chans"] = in_chans
+        _check_builder_keywords(entry.name, entry.obj, kwargs)
+        model = entry.obj(fully_conv=fully_conv, num_classes=num_classes, width_mult=width_mult,
+                          dropout=dropout, **kwargs)
+        model.pretrained_cfg = _pretrained_cfg(
+            entry, facts, state, fully_conv=fully_conv, num_classes=num_classes, dropout=dropout,
+            width_mult=width_mult, in_chans=in_chans, builder_kwargs=builder_kwargs)
+        if state is not None:
+            load_into(model, state, source=facts.source)
     if features_only:
         from .vgg import FeatureExtractor
 

@@ -9,8 +9,9 @@ DDP) and the resolved config.  Writes are atomic (temp file, fsync, rename),
 so ``last.pt`` is always a complete checkpoint, and everything in it loads
 with ``torch.load(weights_only=True)``.
 
-Every checkpoint records the SHA-256 of its contents
-(:func:`vggzoo.weights.verify.contents_digest`).  A new one is read back
+Every checkpoint records the XXH3-128 digest of its contents
+(:func:`vggzoo.weights.verify.contents_digest`; checkpoints of earlier
+versions, with a SHA-256 entry, still verify).  A new one is read back
 from disk and verified before it replaces anything, and the checkpoint it
 replaces is kept as ``previous.pt``: when ``last.pt`` turns out damaged or
 truncated on resume, the run resumes from ``previous.pt`` (with a warning

@@ -38,7 +38,7 @@ from torch import nn
 from ..errors import WeightsError
 from ..io import RUN_WEIGHTS, atomic_path  # RUN_WEIGHTS: the run's weights file
 from .checks import check_against_tensors, check_metadata
-from .verify import DIGEST_KEY, tensors_digest
+from .verify import DIGEST_KEY, DIGEST_KEYS, tensors_digest
 
 StateDict = Mapping[str, torch.Tensor]
 
@@ -213,8 +213,9 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     ``pretrained_cfg`` (:meth:`~vggzoo.models.cfg.PretrainedCfg.facts`), so
     ``create(name, weights=path)`` rebuilds the same model with nothing
     repeated; a given ``metadata`` is written as it is.  The tensors'
-    SHA-256 is added to it (:data:`vggzoo.weights.verify.DIGEST_KEY`), so
-    every later load can tell a damaged copy.
+    XXH3-128 digest is added to it (:data:`vggzoo.weights.verify.DIGEST_KEY`;
+    a given old ``tensors_sha256`` is dropped), so every later load can
+    tell a damaged copy.
     """
     from safetensors.torch import save_file
 
@@ -225,7 +226,8 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     if metadata is None and cfg is not None:
         metadata = cfg.facts(str(path)).to_metadata()
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    metadata = {**(metadata or {}), DIGEST_KEY: tensors_digest(tensors)}
+    metadata = {k: v for k, v in (metadata or {}).items() if k not in DIGEST_KEYS.values()}
+    metadata[DIGEST_KEY] = tensors_digest(tensors)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path

@@ -138,7 +138,7 @@ def load_safetensors(path: str | os.PathLike, *, verify_digest: bool | None = No
         raise _fail(path, "safetensors file", f"{type(exc).__name__}: {exc}", "damaged",
                     "restore the file from a good copy or save the weights again") from exc
     if verify.verification_enabled(verify_digest):
-        verify.check_tensors(path, tensors, meta.get(verify.DIGEST_KEY))
+        verify.check_tensors(path, tensors, verify.recorded_digest(meta))
     return tensors, meta
 
 
@@ -146,8 +146,8 @@ def load_torch_file(path: str | os.PathLike, *, what: str = "torch file",
                     fix: str = "restore it from a good copy or write it again",
                     verify_digest: bool | None = None) -> Any:
     """``torch.load(weights_only=True)`` with one-line errors, and a vggzoo
-    checkpoint's digest (its :data:`~.verify.CHECKPOINT_DIGEST` entry)
-    checked and removed."""
+    checkpoint's digest (its :data:`~.verify.CHECKPOINT_DIGEST` entry, or
+    the SHA-256 entry of earlier versions) checked and removed."""
     path = Path(path)
     with open(path, "rb") as handle:
         magic = handle.read(4)
@@ -161,12 +161,14 @@ def load_torch_file(path: str | os.PathLike, *, what: str = "torch file",
                               mmap=magic == ZIP_MAGIC)
     except Exception as exc:
         raise _fail(path, what, *_torch_failure(exc), fix) from exc
-    if isinstance(contents, dict) and isinstance(contents.get(verify.CHECKPOINT_DIGEST), str):
-        expected = contents.pop(verify.CHECKPOINT_DIGEST)
+    expected = (verify.recorded_digest(contents, verify.CHECKPOINT_DIGESTS)
+                if isinstance(contents, dict) else None)
+    if expected is not None:
+        contents.pop(verify.CHECKPOINT_DIGESTS[expected.algorithm])
         if verify.verification_enabled(verify_digest):
-            found = verify.contents_digest(contents)
-            if found != expected:
-                raise verify.mismatch(path, what, expected, found, fix)
+            found = verify.contents_digest(contents, expected.algorithm)
+            if found != expected.value:
+                raise verify.mismatch(path, what, expected.value, found, fix, expected.algorithm)
     return contents
 
 

@@ -1,12 +1,15 @@
 """Content digests of exported files, and the one checked reader of ONNX files.
 
 Every ONNX file vggzoo-export writes (network, int8, protocol graph,
-reduced-precision copies for TensorRT) records the SHA-256 of its
+reduced-precision copies for TensorRT) records the XXH3-128 digest of its
 initializers (name, data type, shape and bytes, in name order) in
-``metadata_props`` under :data:`DIGEST_PROP` (``tensors_sha256``); :func:`seal` sets it just
-before the file is saved.  :func:`load_onnx` reads a file with one-line
-errors (missing, truncated, damaged, another format, a missing ``.data``
-companion) and, when it loads the weights, checks them against that digest
+``metadata_props`` under :data:`DIGEST_PROP` (``tensors_xxh3_128``, the key
+weights files use, hashed by the same
+:func:`vggzoo.weights.verify.buffers_digest`; why XXH3 and not SHA-256 is
+explained there); :func:`seal` sets it just before the file is saved.
+Files of earlier versions, with ``tensors_sha256``, still verify.
+:func:`load_onnx` reads a file with one-line errors (missing, truncated,
+damaged, another format, a missing ``.data`` companion) and, when it loads the weights, checks them against that digest
 (on by default; ``VGGZOO_VERIFY=0`` skips it, see :mod:`vggzoo.weights.verify`).
 
 Formats without room for a digest get one beside them: an AOTInductor
@@ -22,38 +25,39 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vggzoo.weights.verify import mismatch, verification_enabled
+from vggzoo.weights.verify import (ALGORITHM, DIGEST_KEY, DIGEST_KEYS, buffers_digest, mismatch,
+                                   recorded_digest, verification_enabled)
 
 from ..errors import DamagedArtifactError
 
-#: ``metadata_props`` key of the initializers' SHA-256 (outside the
+#: ``metadata_props`` key of the initializers' digest (outside the
 #: ``vggzoo.`` keys, which describe the model, not the file's bytes).
-DIGEST_PROP = "tensors_sha256"
+DIGEST_PROP = DIGEST_KEY
 
 
-def initializers_digest(model: Any) -> str:
-    """SHA-256 (hex) over the graph's initializers in name order (their
+def initializers_digest(model: Any, algorithm: str = ALGORITHM) -> str:
+    """Digest (hex) over the graph's initializers in name order (their
     values, wherever the file stores them: raw bytes, typed fields or
     external data already loaded)."""
     import numpy as np
     from onnx import numpy_helper
 
-    digest = hashlib.sha256(b"vggzoo-onnx-initializers-v1\0")
-    for tensor in sorted(model.graph.initializer, key=lambda t: t.name):
-        values = np.ascontiguousarray(numpy_helper.to_array(tensor))
-        digest.update(f"{tensor.name}\0{tensor.data_type}\0{tuple(tensor.dims)}\0".encode())
-        digest.update(values.reshape(-1).view(np.uint8) if values.size else b"")
-    return digest.hexdigest()
+    def parts() -> Any:
+        for tensor in sorted(model.graph.initializer, key=lambda t: t.name):
+            values = np.ascontiguousarray(numpy_helper.to_array(tensor))
+            yield (f"{tensor.name}\0{tensor.data_type}\0{tuple(tensor.dims)}\0",
+                   values.reshape(-1).view(np.uint8) if values.size else b"")
+
+    return buffers_digest(b"vggzoo-onnx-initializers-v1\0", parts(), algorithm)
 
 
 def seal(model: Any) -> Any:
     """Record (or replace) the initializers' digest in ``model``'s metadata;
     call it after the last change to the initializers, before saving."""
     digest = initializers_digest(model)
-    for prop in model.metadata_props:
-        if prop.key == DIGEST_PROP:
-            prop.value = digest
-            return model
+    kept = [p for p in model.metadata_props if p.key not in DIGEST_KEYS.values()]
+    del model.metadata_props[:]  # an older file's SHA-256 would no longer match
+    model.metadata_props.extend(kept)
     model.metadata_props.add(key=DIGEST_PROP, value=digest)
     return model
 
@@ -98,11 +102,13 @@ def load_onnx(path: str | os.PathLike, *, external_data: bool = True,
         verdict = "truncated" if "runcated" in text else "damaged"
         raise _fail(path, f"it does not parse ({text[:160]})", verdict) from exc
     props = {p.key: p.value for p in model.metadata_props}
-    if external_data and verification_enabled(verify) and props.get(DIGEST_PROP):
-        found = initializers_digest(model)
-        if found != props[DIGEST_PROP]:
-            error = mismatch(path, "ONNX file", props[DIGEST_PROP], found,
-                             f"export it again with `vggzoo-export MODEL -o {path}`")
+    expected = recorded_digest(props)
+    if external_data and verification_enabled(verify) and expected is not None:
+        found = initializers_digest(model, expected.algorithm)
+        if found != expected.value:
+            error = mismatch(path, "ONNX file", expected.value, found,
+                             f"export it again with `vggzoo-export MODEL -o {path}`",
+                             expected.algorithm)
             raise DamagedArtifactError(str(error))
     return model
 
@@ -141,7 +147,8 @@ def verify_file_digest(path: str | os.PathLike, what: str, fix: str, *,
     expected = recorded.read_text().split(maxsplit=1)[0] if recorded.stat().st_size else ""
     found = sha256_file(path)
     if found != expected:
-        raise DamagedArtifactError(str(mismatch(path, what, expected or "(empty)", found, fix)))
+        raise DamagedArtifactError(str(mismatch(path, what, expected or "(empty)", found, fix,
+                                                "sha256")))
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
