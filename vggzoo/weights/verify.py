@@ -25,8 +25,8 @@ SHA-NI, XXH3 ~13 GB/s, memcpy speed).  XXH3-128's 128 bits make an
 accidental match of damaged content impossible in practice.  Where
 cryptographic strength does matter, it stays: the file hashes of named
 weights recorded in the registry (torchvision-style, checked against a file
-from the network) are SHA-256, and so are the sidecar hashes of exported
-packages and engines.
+from the network) are SHA-256.  (The whole-file hashes beside exported
+AOTInductor packages and in TensorRT engine sidecars stay SHA-256 too.)
 
 Every key names its algorithm.  vggzoo writes only the XXH3-128 keys and
 reads both: files that record the SHA-256 keys of earlier versions

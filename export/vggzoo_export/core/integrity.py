@@ -55,10 +55,11 @@ def seal(model: Any) -> Any:
     """Record (or replace) the initializers' digest in ``model``'s metadata;
     call it after the last change to the initializers, before saving."""
     digest = initializers_digest(model)
-    kept = [p for p in model.metadata_props if p.key not in DIGEST_KEYS.values()]
-    del model.metadata_props[:]  # an older file's SHA-256 would no longer match
-    model.metadata_props.extend(kept)
-    model.metadata_props.add(key=DIGEST_PROP, value=digest)
+    props = model.metadata_props
+    for index in reversed(range(len(props))):  # any earlier digest, an older file's SHA-256 too
+        if props[index].key in DIGEST_KEYS.values():
+            del props[index]
+    props.add(key=DIGEST_PROP, value=digest)
     return model
 
 
