@@ -129,3 +129,41 @@ def test_an_exported_file_whose_preprocessing_lies_is_one_line(tiny_onnx, tmp_pa
     onnx.save_model(model, str(path))
     assert main(["predict", str(photo), "--onnx", str(path), "--no-progress"]) == 2
     _one_line(capsys, str(path), "preprocessing std", "positive stds")
+
+
+def _old_onnx(path):
+    """An ONNX file as vggzoo-export 0.1 sealed it: SHA-256 of the initializers
+    (name, data type, dims, bytes) under ``tensors_sha256``."""
+    import hashlib
+
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.arange(4096, dtype=np.float32)
+    init = numpy_helper.from_array(weight, "w")
+    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4096])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4096])],
+                              [init])
+    model = helper.make_model(graph)
+    digest = hashlib.sha256(b"vggzoo-onnx-initializers-v1\0")
+    digest.update(f"w\0{init.data_type}\0(4096,)\0".encode() + weight.tobytes())
+    model.metadata_props.add(key="tensors_sha256", value=digest.hexdigest())
+    onnx.save_model(model, str(path))
+    return weight
+
+
+def test_an_onnx_file_with_the_old_sha256_key_loads_and_a_flipped_byte_is_refused(tmp_path):
+    from vggzoo_export.core.integrity import load_onnx
+
+    path = tmp_path / "old.onnx"
+    weight = _old_onnx(path)
+    load_onnx(path)
+    data = bytearray(path.read_bytes())
+    start = data.find(weight.tobytes()[:64]) + 8000
+    assert start > 8000
+    data[start:start + 16] = bytes(b ^ 0xFF for b in data[start:start + 16])
+    path.write_bytes(bytes(data))
+    with pytest.raises(DamagedArtifactError, match=r"old\.onnx: ONNX file is damaged: it "
+                                                   r"records SHA-256"):
+        load_onnx(path)
