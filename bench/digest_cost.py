@@ -3,7 +3,8 @@
 ``.safetensors`` by ``save_weights`` and as a training checkpoint (model plus
 SGD momentum, what ``last.pt`` holds), loaded with and without verification,
 interleaved in each round; the ratio is per round (verified / unverified),
-and the table shows medians (and the range of the per-round ratios).  Target: at most 1.25x the load time.
+and the table shows medians (and the range of the per-round ratios).
+Target: at most 1.25x the load time.
 
 Loads measured:
 

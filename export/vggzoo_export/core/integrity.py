@@ -9,8 +9,9 @@ weights files use, hashed by the same
 explained there); :func:`seal` sets it just before the file is saved.
 Files of earlier versions, with ``tensors_sha256``, still verify.
 :func:`load_onnx` reads a file with one-line errors (missing, truncated,
-damaged, another format, a missing ``.data`` companion) and, when it loads the weights, checks them against that digest
-(on by default; ``VGGZOO_VERIFY=0`` skips it, see :mod:`vggzoo.weights.verify`).
+damaged, another format, a missing ``.data`` companion) and, when it loads
+the weights, checks them against that digest (on by default;
+``VGGZOO_VERIFY=0`` skips it, see :mod:`vggzoo.weights.verify`).
 
 Formats without room for a digest get one beside them: an AOTInductor
 package ``vgg16.pt2`` has ``vgg16.pt2.sha256`` (:func:`write_file_digest`,
