@@ -148,12 +148,14 @@ def fsync_dir(directory: Path) -> None:
 
 def check_writable(target: str | os.PathLike, option: str = "the output",
                    file_name: str | None = None, *,
-                   inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+                   inputs: Iterable[str | os.PathLike | None] = (),
+                   own_run: str | os.PathLike | None = None) -> Path:
     """Raise :class:`~vggzoo.errors.OutputError` unless a file can be written
     at ``target``: its folder exists and is writable, it is not a folder, a
     block device or socket, not one of the command's ``inputs`` (files it
-    reads), and not one of a training run's files.  Returns where the bytes
-    will go (a symlink's destination).
+    reads), and not one of a training run's files (except those of
+    ``own_run``, the run whose files the command writes, e.g. its plots).
+    Returns where the bytes will go (a symlink's destination).
 
     Called before long work starts, so a bad ``-o``/``--json`` costs nothing.
     """
@@ -180,7 +182,7 @@ def check_writable(target: str | os.PathLike, option: str = "the output",
         raise OutputError(f"cannot write {option} {given}: the file is read-only; pass another "
                           f"{option} or make it writable")
     _refuse_inputs(given, target, option, inputs)
-    _refuse_run_files(given, target, option)
+    _refuse_run_files(given, target, option, own_run)
     return target
 
 
@@ -248,14 +250,19 @@ def run_owning(path: Path) -> Path | None:
     return None
 
 
-def _refuse_run_files(given: Path, target: Path, option: str) -> None:
+def _refuse_run_files(given: Path, target: Path, option: str,
+                      own_run: str | os.PathLike | None = None) -> None:
     from .errors import OutputError
 
     run = run_owning(target)
-    if run is not None:
+    if run is not None and not (own_run is not None and _same_folder(run, Path(own_run))):
         raise OutputError(f"{option} {given} is a file of the training run in {run}: writing it "
                           f"would replace the run's own {target.name}; pass another {option} "
                           f"(a new name in that folder is fine)")
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def check_writable_dir(path: str | os.PathLike, option: str = "the output folder") -> Path:
