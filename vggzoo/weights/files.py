@@ -25,9 +25,10 @@ loads into either form (see :mod:`vggzoo.models.vgg`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..io import RUN_WEIGHTS, atomic_path  # RUN_WEIGHTS: the run's weights file
+from ..io import RUN_PREVIOUS_WEIGHTS, RUN_WEIGHTS, atomic_path  # the run's weights files
 from .checks import check_against_tensors, check_metadata
 from .verify import DIGEST_KEY, tensors_digest
 
@@ -56,7 +57,8 @@ def read_state_dict(path: str | os.PathLike, *, verify: bool | None = None
                            f".safetensors file, a run directory, or named weights "
                            f"(vggzoo.list_models(pretrained=True))")
     if path.suffix == ".safetensors":
-        state: Any = load_safetensors(path, verify_digest=verify)[0]
+        with _naming_previous(path):
+            state: Any = load_safetensors(path, verify_digest=verify)[0]
     else:
         state = load_torch_file(path, what="weights file", verify_digest=verify,
                                 fix="it must be a torch state dict or a .safetensors file; "
@@ -203,7 +205,24 @@ def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
         return {}
     from .formats import read_safetensors_header
 
-    return dict(read_safetensors_header(path).get("__metadata__") or {})
+    with _naming_previous(path):
+        return dict(read_safetensors_header(path).get("__metadata__") or {})
+
+
+@contextlib.contextmanager
+def _naming_previous(path: Path) -> Iterator[None]:
+    """A damaged run weights file's error also names the good one the run
+    kept beside it (:data:`~vggzoo.io.RUN_PREVIOUS_WEIGHTS`)."""
+    from ..errors import DamagedFileError
+
+    try:
+        yield
+    except DamagedFileError as exc:
+        previous = path.with_name(RUN_PREVIOUS_WEIGHTS)
+        if path.name != RUN_WEIGHTS or not previous.is_file():
+            raise
+        raise DamagedFileError(f"{exc}; the run kept its previous good weights: use "
+                               f"{previous} (e.g. --weights {previous})") from exc
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
