@@ -271,6 +271,11 @@ def memory_limit() -> MemoryLimit:
     return MemoryLimit(int(left), source)
 
 
+def format_bytes(n: int) -> str:
+    """``n`` bytes as messages write them (``1.5 GiB``, ``300 MiB``)."""
+    return _gib(n)
+
+
 def _gib(n: int) -> str:
     return f"{n / 2 ** 30:.1f} GiB" if n >= 2 ** 27 else f"{n / 2 ** 20:.0f} MiB"
 
