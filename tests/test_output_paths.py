@@ -143,3 +143,49 @@ def test_fusing_networks_whose_class_names_differ_is_an_error(run, tmp_path, cap
     _one_line_error(capsys, "class 0 is 'class1'", "'class0'")
     same = _weights_with_classes(tmp_path / "c.safetensors", ["class0", "class1"])
     assert vggzoo.evaluate(weights=a, fuse=[same], data=data / "val", scales=[224]).images == 2
+
+
+def _other_run(tmp_path, run_dir):
+    """A copy of the run's files in another folder: a second run whose plots are its own."""
+    other = tmp_path / "other"
+    (other / "checkpoints").mkdir(parents=True)
+    for name in ("config.json", "metrics.jsonl"):
+        (other / name).write_bytes((run_dir / name).read_bytes())
+    (other / "loss.png").write_bytes(b"the other run's own curve")
+    return other
+
+
+def test_plot_out_never_replaces_another_runs_files_or_the_metrics(run, tmp_path, capsys):
+    run_dir, _ = run
+    other = _other_run(tmp_path, run_dir)
+    assert main(["plot", str(run_dir), "--out", str(other)]) == 2
+    _one_line_error(capsys, "file of the training run", "--out")
+    assert (other / "loss.png").read_bytes() == b"the other run's own curve"
+    assert not (other / "error.png").exists()  # refused before any plot was drawn
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "loss.png").symlink_to(run_dir / "metrics.jsonl")  # would write through the link
+    metrics = _digest(run_dir / "metrics.jsonl")
+    assert main(["plot", str(run_dir), "--out", str(linked)]) == 2
+    _one_line_error(capsys, "also an input of this command", "metrics.jsonl")
+    assert _digest(run_dir / "metrics.jsonl") == metrics
+    assert not (linked / "error.png").exists()
+
+
+def test_plot_out_is_checked_before_work_and_the_run_replaces_its_own_plots(run, tmp_path,
+                                                                               capsys):
+    run_dir, _ = run
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("keep")
+    assert main(["plot", str(run_dir), "--out", str(not_a_folder)]) == 2
+    _one_line_error(capsys, "is a file, not a folder")
+    assert not_a_folder.read_text() == "keep"
+    blocked = tmp_path / "blocked"
+    (blocked / "error.png").mkdir(parents=True)  # a folder where a plot must go
+    assert main(["plot", str(run_dir), "--out", str(blocked)]) == 2
+    _one_line_error(capsys, "is a folder")
+    assert not (blocked / "loss.png").exists()
+    for _ in range(2):  # the run's own plots: written, then replaced, in place
+        assert main(["plot", str(run_dir)]) == 0
+    assert (run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(run_dir.glob(".*.tmp"))

@@ -59,3 +59,33 @@ def test_api_refuses_the_same_options_before_work(image_folder, tmp_path, option
 def test_the_default_workers_fit_the_machine_and_the_narrowest_width_trains():
     assert 0 <= TrainConfig().workers <= CPUS
     assert TrainConfig(width_mult=W).width_mult == W  # 2 channels in conv1: allowed
+
+
+# 256 crops of 224x224 float32, four batches ahead: 616 MB in each worker's
+# prefetch queue alone, more than this limit holds.
+BIG_BATCH, LOW_LIMIT = "256", "512MiB"
+
+
+def test_more_workers_than_memory_holds_is_one_line_naming_the_range(image_folder, tmp_path,
+                                                                       capsys, monkeypatch):
+    monkeypatch.setenv("VGGZOO_MEMORY_LIMIT", LOW_LIMIT)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--epochs", "1",
+                 *GOOD, "--batch-size", BIG_BATCH, "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "--workers" in err and "from 0 to 0" in err and "VGGZOO_MEMORY_LIMIT" in err, err
+    assert "may use 0.5 GiB" in err, err  # the limit, next to the estimate
+    assert not out.exists()
+
+
+def test_the_api_refuses_workers_memory_cannot_hold_and_the_default_fits(image_folder,
+                                                                          tmp_path, monkeypatch):
+    monkeypatch.setenv("VGGZOO_MEMORY_LIMIT", LOW_LIMIT)
+    with pytest.raises(OptionError, match="workers=1 .* from 0 to 0"):
+        vggzoo.train("vgg11", image_folder, tmp_path / "run", width_mult=W, scale="224",
+                     batch_size=int(BIG_BATCH), workers=1, progress=False, device="cpu")
+    assert not (tmp_path / "run").exists()
+    assert TrainConfig(batch_size=int(BIG_BATCH)).workers == 0  # the default: what fits
+    monkeypatch.delenv("VGGZOO_MEMORY_LIMIT")
+    assert TrainConfig(batch_size=4, crop=224, scale="224", workers=1).workers == 1

@@ -123,6 +123,47 @@ def current_umask() -> int:
     return mask
 
 
+def keep_as_previous(path: Path, previous: Path) -> None:
+    """Make ``path`` also ``previous`` without ever removing ``path``: a hard
+    link (a copy where links are not supported) renamed into place, so a
+    writer killed at any moment still leaves ``path``.  Callers do this for
+    a file they know is good (:func:`is_known_good`), just before a verified
+    new file replaces it, so the good one before a damaged write is kept."""
+    staged = previous.with_name(f".{previous.name}.{os.getpid()}{TEMP_SUFFIX}")
+    staged.unlink(missing_ok=True)
+    try:
+        os.link(path, staged)
+    except OSError:
+        shutil.copy2(path, staged)
+    os.replace(staged, previous)
+
+
+#: Files (inode, size, mtime) this process wrote or verified, by identity.
+_KNOWN_GOOD: set[tuple[int, int, int]] = set()
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def mark_known_good(path: str | os.PathLike) -> None:
+    """Record that ``path``, as it is now, was written and verified (or
+    read and verified) by this process."""
+    identity = _identity(Path(path))
+    if identity is not None:
+        _KNOWN_GOOD.add(identity)
+
+
+def is_known_good(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is unchanged since :func:`mark_known_good`."""
+    identity = _identity(Path(path))
+    return identity is not None and identity in _KNOWN_GOOD
+
+
 def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:
     """Delete the ``.NAME.*.tmp`` files :func:`atomic_path` leaves when its
     writer is killed; call it only when no writer into ``directory`` is alive."""
@@ -148,12 +189,14 @@ def fsync_dir(directory: Path) -> None:
 
 def check_writable(target: str | os.PathLike, option: str = "the output",
                    file_name: str | None = None, *,
-                   inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+                   inputs: Iterable[str | os.PathLike | None] = (),
+                   own_run: str | os.PathLike | None = None) -> Path:
     """Raise :class:`~vggzoo.errors.OutputError` unless a file can be written
     at ``target``: its folder exists and is writable, it is not a folder, a
     block device or socket, not one of the command's ``inputs`` (files it
-    reads), and not one of a training run's files.  Returns where the bytes
-    will go (a symlink's destination).
+    reads), and not one of a training run's files (except those of
+    ``own_run``, the run whose files the command writes, e.g. its plots).
+    Returns where the bytes will go (a symlink's destination).
 
     Called before long work starts, so a bad ``-o``/``--json`` costs nothing.
     """
@@ -180,7 +223,7 @@ def check_writable(target: str | os.PathLike, option: str = "the output",
         raise OutputError(f"cannot write {option} {given}: the file is read-only; pass another "
                           f"{option} or make it writable")
     _refuse_inputs(given, target, option, inputs)
-    _refuse_run_files(given, target, option)
+    _refuse_run_files(given, target, option, own_run)
     return target
 
 
@@ -225,8 +268,11 @@ METRICS_FILE = "metrics.jsonl"
 LOCK_FILE = ".vggzoo.lock"
 #: The weights file a finished training run leaves in its run directory.
 RUN_WEIGHTS = "model.safetensors"
+#: The good weights file :data:`RUN_WEIGHTS` replaced, kept beside it.
+RUN_PREVIOUS_WEIGHTS = "previous.safetensors"
 #: Files a run writes (besides its checkpoints): what ``--overwrite`` removes.
-RUN_FILES = (CONFIG_FILE, METRICS_FILE, RUN_WEIGHTS, "loss.png", "error.png", "lr.png")
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, RUN_WEIGHTS, RUN_PREVIOUS_WEIGHTS, "loss.png",
+             "error.png", "lr.png")
 
 
 def is_run_dir(path: Path) -> bool:
@@ -248,14 +294,19 @@ def run_owning(path: Path) -> Path | None:
     return None
 
 
-def _refuse_run_files(given: Path, target: Path, option: str) -> None:
+def _refuse_run_files(given: Path, target: Path, option: str,
+                      own_run: str | os.PathLike | None = None) -> None:
     from .errors import OutputError
 
     run = run_owning(target)
-    if run is not None:
+    if run is not None and not (own_run is not None and _same_folder(run, Path(own_run))):
         raise OutputError(f"{option} {given} is a file of the training run in {run}: writing it "
                           f"would replace the run's own {target.name}; pass another {option} "
                           f"(a new name in that folder is fine)")
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def check_writable_dir(path: str | os.PathLike, option: str = "the output folder") -> Path:

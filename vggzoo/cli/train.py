@@ -146,8 +146,6 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_plot(args: argparse.Namespace) -> int:
     from ..training.plot import plot_run
 
-    if args.out:
-        check_writable_dir(args.out, "--out")
     for path in plot_run(args.run_dir, args.out):
         echo(f"wrote {path}")
     return 0

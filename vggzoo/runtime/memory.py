@@ -162,6 +162,32 @@ def forward_bytes(net: NetworkShape, height: int, width: int, *, batch: int = 1)
     return int(batch * (peak + inputs) * FLOAT_BYTES * HEADROOM) + weight_bytes(net)
 
 
+#: Private memory of one DataLoader worker process before it loads anything:
+#: a fork of a process that imported torch measured 19 MiB; the rest is margin
+#: for the image decoders it loads.
+WORKER_BASE_BYTES = 64 * 2 ** 20
+
+
+def loader_worker_bytes(batch: int, crop: int, scale: int, *, prefetch: int) -> int:
+    """Peak bytes of one training DataLoader worker: the ``prefetch``
+    batches it loads ahead (float32 ``crop`` crops, held in shared memory
+    until the training process takes them), one image being rescaled to the
+    training ``scale`` (input and output, float32, aspect ratio up to 2),
+    and the process itself (:data:`WORKER_BASE_BYTES`)."""
+    batches = prefetch * batch * 3 * crop * crop * FLOAT_BYTES
+    rescale = 2 * 3 * scale * (2 * scale) * FLOAT_BYTES
+    return int((batches + rescale) * HEADROOM) + WORKER_BASE_BYTES
+
+
+def workers_fitting(per_worker: int) -> tuple[int, str]:
+    """How many worker processes of ``per_worker`` bytes fit in
+    :func:`memory_limit`, and why (the estimate, the limit and its source)."""
+    limit = memory_limit()
+    return limit.bytes // max(1, per_worker), (
+        f"each worker process needs about {_gib(per_worker)} and this process may use "
+        f"{_gib(limit.bytes)} ({limit.source})")
+
+
 def parse_bytes(text: str) -> int:
     """``"8GiB"``, ``"512M"``, ``"1e9"`` -> bytes."""
     match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([a-zA-Z]*)\s*", str(text))
@@ -243,6 +269,11 @@ def memory_limit() -> MemoryLimit:
         return MemoryLimit(1 << 62, "unknown (no limit found)")
     left, source = min(bounds, key=lambda b: b[0])
     return MemoryLimit(int(left), source)
+
+
+def format_bytes(n: int) -> str:
+    """``n`` bytes as messages write them (``1.5 GiB``, ``300 MiB``)."""
+    return _gib(n)
 
 
 def _gib(n: int) -> str:

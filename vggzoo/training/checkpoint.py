@@ -22,8 +22,6 @@ interval.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import random
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DamagedFileError
-from ..io import atomic_path
+from ..io import atomic_path, is_known_good, keep_as_previous, mark_known_good
 from ..weights.formats import load_torch_file
 from ..weights.verify import CHECKPOINT_DIGEST, contents_digest, verification_enabled
 from ..weights.files import RUN_WEIGHTS  # noqa: F401  (the run's weights file; named here for imports)
@@ -85,37 +83,11 @@ def save_checkpoint(path: str | Path, contents: dict[str, Any], *,
         if verification_enabled():
             load_torch_file(tmp, what="new checkpoint", fix="the disk returned other bytes "
                             "than were written; check the disk and free space, then resume")
-        if keep_previous and path.is_file() and (_identity(path) in _KNOWN_GOOD
+        if keep_previous and path.is_file() and (is_known_good(path)
                                                  or not verification_enabled()):
-            _keep_as_previous(path)
-    _KNOWN_GOOD.add(_identity(path))
+            keep_as_previous(path, path.with_name(PREVIOUS))
+    mark_known_good(path)
     return path
-
-
-def _keep_as_previous(path: Path) -> None:
-    """Make ``path`` also :data:`PREVIOUS` without ever removing ``path``: a
-    hard link (a copy where links are not supported) renamed into place, so
-    a run killed at any moment still has its ``last.pt``."""
-    previous = path.with_name(PREVIOUS)
-    staged = previous.with_name(f".{PREVIOUS}.{os.getpid()}.tmp")
-    staged.unlink(missing_ok=True)
-    try:
-        os.link(path, staged)
-    except OSError:
-        shutil.copy2(path, staged)
-    os.replace(staged, previous)
-
-
-#: Checkpoint files (inode, size, mtime) this process wrote or verified.
-_KNOWN_GOOD: set[tuple[int, int, int] | None] = set()
-
-
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def load_checkpoint(path: str | Path, *, verify: bool | None = None) -> dict[str, Any]:
@@ -136,7 +108,7 @@ def load_checkpoint(path: str | Path, *, verify: bool | None = None) -> dict[str
             raise DamagedFileError(f"checkpoint {path} is missing; {fix}")
         contents = load_torch_file(path, what="checkpoint", fix=fix, verify_digest=verify)
         if verification_enabled(verify):
-            _KNOWN_GOOD.add(_identity(path))
+            mark_known_good(path)
         return contents
     except DamagedFileError as damaged:
         if not fallback:

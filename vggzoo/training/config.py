@@ -61,7 +61,8 @@ class TrainConfig:
     seed: int = 0
     #: torch.use_deterministic_algorithms (bitwise-reproducible resume).
     deterministic: bool = False
-    #: DataLoader worker processes (None: 4, or the CPUs this process may use if fewer).
+    #: DataLoader worker processes (None: 4, or fewer: the CPUs this process may use, the
+    #: workers its memory holds).
     workers: int | None = None
     #: Epochs without a better val top-1 before the lr is divided by 10.
     patience: int = 2
@@ -88,9 +89,12 @@ class TrainConfig:
             raise ConfigError(f"amp {self.amp!r} is not one of bf16, fp16 (or none)")
         if self.batch_size < 1 or (self.micro_batch is not None and self.micro_batch < 1):
             raise ConfigError("batch_size and micro_batch must be >= 1")
-        if self.workers is None:
-            self.workers = min(DEFAULT_WORKERS, usable_cpus())
+        defaulted = self.workers is None
+        if defaulted:
+            self.workers = 0  # checked with the rest, then as many as fit
         check_values(self)
+        if defaulted:
+            self.workers = min(DEFAULT_WORKERS, usable_cpus(), _workers_fitting(self)[0])
 
     @property
     def scale_range(self) -> TrainScale:
@@ -103,6 +107,8 @@ class TrainConfig:
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 #: Worker processes when none are asked for (fewer on a machine with fewer CPUs).
 DEFAULT_WORKERS = 4
+#: Batches each DataLoader worker loads ahead (its ``prefetch_factor``).
+PREFETCH_BATCHES = 4
 #: Narrowest width a layer may have: a one-channel layer carries no features.
 MIN_LAYER_CHANNELS = 2
 
@@ -161,10 +167,33 @@ def check_values(cfg: TrainConfig) -> None:
     _number(cfg, "width_mult", low=0, low_open=True, what=", e.g. 1.0 (the paper's widths)")
     _check_scale_and_crop(cfg)
     _check_width(cfg)
+    _check_workers(cfg)
+
+
+def _workers_fitting(cfg: TrainConfig) -> tuple[int, str]:
+    """How many DataLoader workers of this run fit in memory, and why."""
+    from ..runtime.memory import loader_worker_bytes, workers_fitting
+
+    batch = cfg.micro_batch or cfg.batch_size  # one process: the largest micro batch
+    return workers_fitting(loader_worker_bytes(
+        batch, cfg.crop, TrainScale.parse(cfg.scale).smax, prefetch=PREFETCH_BATCHES))
+
+
+def _check_workers(cfg: TrainConfig) -> None:
+    """At most one DataLoader worker per usable CPU, and no more than the
+    memory this process may use holds (:mod:`vggzoo.runtime.memory`)."""
     cpus = usable_cpus()
     _number(cfg, "workers", low=0, high=cpus, high_open=False,
             what=f": this machine lets the process use {cpus} CPU(s), and each worker is a "
                  f"process (0: load in the training process)")
+    if not cfg.workers:
+        return
+    fits, why = _workers_fitting(cfg)
+    if cfg.workers > fits:
+        high = min(cpus, fits)
+        raise _bad("workers", cfg.workers,
+                   f"{why}, so it must be a whole number from 0 to {high} (0: load in the "
+                   f"training process; a smaller --batch-size or --micro-batch needs less)")
 
 
 def _check_scale_and_crop(cfg: TrainConfig) -> None:

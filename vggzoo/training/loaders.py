@@ -23,7 +23,7 @@ from ..data.transforms import train_transform, val_transform
 from ..errors import ConfigError, DataError
 from ..data.preprocess import Preprocessing
 from ..weights.files import WeightsFacts, read_facts
-from .config import TrainConfig
+from .config import PREFETCH_BATCHES, TrainConfig
 from .world import World
 
 log = logging.getLogger("vggzoo.train")
@@ -59,7 +59,7 @@ def make_loader(dataset, sampler, *, batch_size: int, workers: int, pin_memory: 
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last,
                       num_workers=workers, pin_memory=pin_memory,
                       collate_fn=collate_skipping, generator=generator,
-                      persistent_workers=False, prefetch_factor=4 if workers else None)
+                      persistent_workers=False, prefetch_factor=PREFETCH_BATCHES if workers else None)
 
 
 def init_facts(cfg: TrainConfig) -> WeightsFacts:

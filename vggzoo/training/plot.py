@@ -8,8 +8,16 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..io import atomic_path
+from ..io import atomic_path, check_writable, check_writable_dir
 from .rundir import METRICS_FILE
+
+#: The curves :func:`plot_run` draws: file, y label, (legend, metric) series, log scale.
+FIGURES = {
+    "loss.png": ("loss", [("train", "train_loss"), ("val", "val_loss")], False),
+    "error.png": ("validation error (%)", [("top-1", "val_top1_err"),
+                                           ("top-5", "val_top5_err")], False),
+    "lr.png": ("learning rate", [("lr", "lr")], True),
+}
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
@@ -25,9 +33,27 @@ def _finite(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
+def check_plot_outputs(run_dir: str | Path, out: str | Path | None) -> Path:
+    """The folder the plots of ``run_dir`` go to, checked before any is drawn:
+    writable (created if missing), and no plot file landing on the run's
+    metrics (the input) or on another run's files; ``run_dir``'s own plots
+    are the ones it may replace."""
+    run_dir = Path(run_dir)
+    folder = check_writable_dir(out or run_dir, "--out")
+    if folder.is_dir():
+        for name in FIGURES:
+            check_writable(folder / name, "--out", inputs=[run_dir / METRICS_FILE],
+                           own_run=run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> list[Path]:
     """Write ``loss.png``, ``error.png`` and ``lr.png`` (to ``out``, default
-    ``run_dir``); returns their paths."""
+    ``run_dir``; checked by :func:`check_plot_outputs` before drawing, each
+    written atomically); returns their paths."""
+    rows = read_metrics(run_dir)
+    out = check_plot_outputs(run_dir, out)
     try:
         import matplotlib
     except ImportError as exc:
@@ -35,18 +61,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = read_metrics(run_dir)
-    out = Path(out or run_dir)
-    out.mkdir(parents=True, exist_ok=True)
     epochs = [r["epoch"] for r in rows]
-    figures = {
-        "loss.png": ("loss", [("train", "train_loss"), ("val", "val_loss")], False),
-        "error.png": ("validation error (%)", [("top-1", "val_top1_err"),
-                                               ("top-5", "val_top5_err")], False),
-        "lr.png": ("learning rate", [("lr", "lr")], True),
-    }
     written = []
-    for name, (ylabel, series, log_scale) in figures.items():
+    for name, (ylabel, series, log_scale) in FIGURES.items():
         fig, ax = plt.subplots(figsize=(6, 4))
         missing = []
         for label, key in series:

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..io import RUN_WEIGHTS, atomic_path  # RUN_WEIGHTS: the run's weights file
+from ..io import RUN_PREVIOUS_WEIGHTS, RUN_WEIGHTS, atomic_path  # the run's weights files
 from .checks import check_against_tensors, check_metadata
 from .verify import DIGEST_KEY, DIGEST_KEYS, tensors_digest
 
@@ -56,7 +56,7 @@ def read_state_dict(path: str | os.PathLike, *, verify: bool | None = None
                            f".safetensors file, a run directory, or named weights "
                            f"(vggzoo.list_models(pretrained=True))")
     if path.suffix == ".safetensors":
-        state: Any = load_safetensors(path, verify_digest=verify)[0]
+        state: Any = load_safetensors(path, verify_digest=verify, fix=_damage_fix(path))[0]
     else:
         state = load_torch_file(path, what="weights file", verify_digest=verify,
                                 fix="it must be a torch state dict or a .safetensors file; "
@@ -203,7 +203,19 @@ def read_metadata(weights: str | os.PathLike) -> dict[str, str]:
         return {}
     from .formats import read_safetensors_header
 
-    return dict(read_safetensors_header(path).get("__metadata__") or {})
+    return dict(read_safetensors_header(path, fix=_damage_fix(path)).get("__metadata__") or {})
+
+
+def _damage_fix(path: Path) -> str:
+    """What to do about a damaged weights file: a run's ``model.safetensors``
+    names the good one the run kept beside it
+    (:data:`~vggzoo.io.RUN_PREVIOUS_WEIGHTS`)."""
+    from .formats import WEIGHTS_FIX
+
+    previous = path.with_name(RUN_PREVIOUS_WEIGHTS)
+    if path.name != RUN_WEIGHTS or not previous.is_file():
+        return WEIGHTS_FIX
+    return f"the run kept its previous good weights: use {previous} (e.g. --weights {previous})"
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:

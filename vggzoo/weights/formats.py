@@ -35,6 +35,8 @@ SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "
 #: safetensors' own limit on the JSON header.
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
+#: What to do about a damaged weights file, unless the caller knows better.
+WEIGHTS_FIX = "restore the file from a good copy or save the weights again"
 #: Pickle protocol 2+ opcode: how torch's legacy (pre-zip) files start.
 PICKLE_MAGIC = b"\x80"
 
@@ -43,12 +45,13 @@ def _fail(path: Path, what: str, problem: str, verdict: str, fix: str) -> Damage
     return DamagedFileError(f"cannot read {what} {path}: {problem} ({verdict}); {fix}")
 
 
-def read_safetensors_header(path: str | os.PathLike) -> dict[str, Any]:
+def read_safetensors_header(path: str | os.PathLike, *, fix: str = WEIGHTS_FIX
+                            ) -> dict[str, Any]:
     """The parsed JSON header of a ``.safetensors`` file, after checking that
     it describes the file: every tensor's dtype, shape and byte range, and
-    ranges that tile the data exactly to the end of the file."""
+    ranges that tile the data exactly to the end of the file.  ``fix`` ends
+    every error (what the user should do)."""
     path = Path(path)
-    fix = "restore the file from a good copy or save the weights again"
     size = path.stat().st_size
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -124,21 +127,22 @@ def _check_tiling(path: Path, ranges: list[tuple[int, int, str]], data_bytes: in
                     f"its last tensor", "damaged", fix)
 
 
-def load_safetensors(path: str | os.PathLike, *, verify_digest: bool | None = None
-                     ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def load_safetensors(path: str | os.PathLike, *, verify_digest: bool | None = None,
+                     fix: str = WEIGHTS_FIX) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and metadata of a checked ``.safetensors`` file, verified
-    against its recorded digest (unless verification is off)."""
+    against its recorded digest (unless verification is off); ``fix`` ends
+    every error."""
     from safetensors.torch import load_file
 
     path = Path(path)
-    meta = dict(read_safetensors_header(path).get("__metadata__", {}))
+    meta = dict(read_safetensors_header(path, fix=fix).get("__metadata__", {}))
     try:
         tensors = load_file(str(path))
     except Exception as exc:  # safetensors' own checks, beyond the framing checked above
         raise _fail(path, "safetensors file", f"{type(exc).__name__}: {exc}", "damaged",
-                    "restore the file from a good copy or save the weights again") from exc
+                    fix) from exc
     if verify.verification_enabled(verify_digest):
-        verify.check_tensors(path, tensors, verify.recorded_digest(meta))
+        verify.check_tensors(path, tensors, verify.recorded_digest(meta), fix=fix)
     return tensors, meta
 
 

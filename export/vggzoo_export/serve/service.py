@@ -60,7 +60,8 @@ class DenseService:
 
     def check(self, pixels: np.ndarray) -> list[np.ndarray]:
         """The images of one request: (H, W, 3) or (N, H, W, 3) uint8 within
-        the bounds, else :class:`BadImageError` naming the problem."""
+        the bounds, else :class:`BadImageError` naming the problem; and
+        within the memory the server may use (:meth:`check_memory`)."""
         if pixels.dtype != np.uint8:
             raise BadImageError(f"image must be uint8 pixels, got {pixels.dtype}")
         if pixels.ndim == 3:
@@ -81,7 +82,39 @@ class DenseService:
             raise BadImageError(f"image is {h}x{w}: at test scale {largest} it becomes "
                                 f"{largest}x{rescaled}, over the {self.max_side}-pixel bound; "
                                 f"crop it to a less extreme aspect ratio")
+        self.check_memory(n, h, w)
         return list(pixels)
+
+    def check_memory(self, count: int, height: int, width: int) -> None:
+        """Refuse (:class:`~vggzoo.errors.MemoryEstimateError`) a request of
+        ``count`` images of ``height`` x ``width`` whose dense protocol would
+        not fit in what the server process may use, before anything is
+        allocated for it: the request gets the error, the server stays up."""
+        from vggzoo.errors import MemoryEstimateError
+        from vggzoo.eval.budget import protocol_bytes, rescaled
+        from vggzoo.eval.posteriors import resolve_protocols
+        from vggzoo.runtime.memory import format_bytes, largest_fitting, memory_limit
+
+        top, dense = max(self.network.scales), resolve_protocols(["dense"])
+
+        def bytes_for(images: int) -> int:
+            return protocol_bytes(self.network, [(height, width)] * images, top, dense,
+                                  flip=self.flip, batch_size=self.batch_size, decoded=True)
+
+        need, limit = bytes_for(count), memory_limit()
+        if need <= limit.bytes:
+            return
+        fits = largest_fitting(bytes_for, count, limit.bytes)
+        advice = (f"send at most {fits} image(s) of this size per request" if fits else
+                  "not even one such image fits (the dense protocol rescales the short side "
+                  "to the test scale, so only a less elongated image needs less): give the "
+                  "server more memory or serve smaller test scales")
+        big = rescaled((height, width), top)
+        raise MemoryEstimateError(
+            f"a request of {count} image(s) of {height}x{width} needs about "
+            f"{format_bytes(need)} for the dense protocol at test scale {top} (rescaled to "
+            f"{big[0]}x{big[1]}, batches of up to {self.batch_size}) but the server process "
+            f"may use {format_bytes(limit.bytes)} ({limit.source}): {advice}")
 
     def posteriors(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """(N, K) float32 posteriors of N (H, W, 3) uint8 images."""
