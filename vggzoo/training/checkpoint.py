@@ -93,7 +93,10 @@ def save_checkpoint(path: str | Path, contents: dict[str, Any], *,
 def load_checkpoint(path: str | Path, *, verify: bool | None = None) -> dict[str, Any]:
     """A checkpoint written by :func:`save_checkpoint`, read without running
     code from it and verified against its digest.  A damaged or missing
-    ``last.pt`` falls back to the :data:`PREVIOUS` checkpoint beside it."""
+    ``last.pt`` falls back to the :data:`PREVIOUS` checkpoint beside it.
+    A file this process already verified, unchanged since (same inode, size
+    and modification time), is not hashed again: a resume reads its
+    checkpoint twice (the config first, then the state)."""
     path = Path(path)
     previous = path.with_name(PREVIOUS)
     fallback = path.name == LAST and previous.is_file()
@@ -106,7 +109,9 @@ def load_checkpoint(path: str | Path, *, verify: bool | None = None) -> dict[str
     try:
         if not path.is_file():
             raise DamagedFileError(f"checkpoint {path} is missing; {fix}")
-        contents = load_torch_file(path, what="checkpoint", fix=fix, verify_digest=verify)
+        verified = verification_enabled(verify) and is_known_good(path)
+        contents = load_torch_file(path, what="checkpoint", fix=fix,
+                                   verify_digest=False if verified else verify)
         if verification_enabled(verify):
             mark_known_good(path)
         return contents
