@@ -31,7 +31,7 @@ def prepare_repository(source: str | os.PathLike, repository: str | os.PathLike,
     if runtime is not None:  # before any export work
         from ..triton.runtimes import check_runtime
 
-        check_runtime(runtime)
+        check_runtime(runtime, "--runtime")
     text = str(source)
     if text.endswith(".onnx"):
         config = write_python_model(repository, source, name=name, max_batch=max_batch,

@@ -42,16 +42,16 @@ RUNTIMES: dict[str, Runtime] = {
 DEFAULT_RUNTIME = "onnxruntime"
 
 
-def check_runtime(name: str) -> Runtime:
+def check_runtime(name: str, flag: str = "--triton-runtime") -> Runtime:
     """The runtime ``name``, if it is known and installed here (the server
     runs in this environment), else a one-line error naming the fix."""
     from vggzoo.plugins.registry import RUNNERS
 
     runtime = RUNTIMES.get(name)
     if runtime is None:
-        raise OptionError(f"unknown --triton-runtime {name!r}: choose one of "
+        raise OptionError(f"unknown {flag} {name!r}: choose one of "
                           f"{', '.join(RUNTIMES)}")
-    missing = f"--triton-runtime {name} is not installed here (the server runs in this " \
+    missing = f"{flag} {name} is not installed here (the server runs in this " \
               f"environment): {runtime.install}"
     if runtime.runner not in RUNNERS.names():
         raise BackendUnavailableError(missing)
