@@ -29,9 +29,15 @@ def config_parameters(model_dir):
 
 
 @pytest.fixture(scope="module")
-def int8_onnx(tiny_vgg16, tmp_path_factory):
+def repo(tmp_path_factory):
+    return tmp_path_factory.mktemp("runtimes") / "repo"
+
+
+@pytest.fixture(scope="module")
+def int8_onnx(tiny_vgg16, repo, tmp_path_factory):
     """The tiny VGG16 quantized by the CLI, calibrated on a few random images
-    (the agreement is not the point here: the served file is)."""
+    (the agreement is not the point here: the served file is), and written
+    as the python-backend model ``int8`` by the same command."""
     folder = tmp_path_factory.mktemp("int8")
     (folder / "calibrate").mkdir()
     rng = np.random.default_rng(1)
@@ -42,22 +48,21 @@ def int8_onnx(tiny_vgg16, tmp_path_factory):
     out = folder / "tiny.int8.onnx"
     assert export_main(["vgg16", "--weights", str(weights), "--int8", "--calibrate",
                         str(folder / "calibrate"), "--calibration-images", "2",
-                        "--agreement-images", "4", "--min-agreement", "0", "-o", str(out)]) == 0
+                        "--agreement-images", "4", "--min-agreement", "0", "-o", str(out),
+                        "--triton", str(repo), "--backend", "python", "--triton-name", "int8",
+                        "--triton-max-side", str(MAX_SIDE)]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
-def runtimes_server(triton_ready, tiny_onnx, int8_onnx, tmp_path_factory):
+def runtimes_server(triton_ready, tiny_onnx, int8_onnx, repo):
     """A server with ``int8`` (the int8 file, ONNX Runtime) and ``ov`` (the
-    fp32 file, OpenVINO), both written by ``vggzoo-export --onnx F --triton``."""
+    fp32 file, OpenVINO, written by ``vggzoo-export --onnx F --triton``)."""
     from vggzoo_export.serve.server import start_server
 
-    repo = tmp_path_factory.mktemp("runtimes") / "repo"
-    for name, source, extra in (("int8", int8_onnx, []),
-                                ("ov", tiny_onnx, ["--triton-runtime", "openvino"])):
-        assert export_main(["--onnx", str(source), "--triton", str(repo), "--backend", "python",
-                            "--triton-name", name, "--triton-max-side", str(MAX_SIDE),
-                            *extra]) == 0
+    assert export_main(["--onnx", str(tiny_onnx), "--triton", str(repo), "--backend", "python",
+                        "--triton-name", "ov", "--triton-max-side", str(MAX_SIDE),
+                        "--triton-runtime", "openvino"]) == 0
     server = start_server(repo, timeout=120)
     try:
         assert server.states == {"int8": "READY", "ov": "READY"}, server.log_tail()
