@@ -5,6 +5,8 @@ backend's numpy 1.x folder is not installed."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,6 +28,22 @@ def triton_missing() -> str | None:
     except VggzooError as exc:
         return str(exc)
     return None
+
+
+def predictions(path):
+    return {p["path"]: p for p in json.loads(path.read_text())["predictions"]}
+
+
+def assert_same_predictions(served_json, local_json):
+    served, local = predictions(served_json), predictions(local_json)
+    assert served.keys() == local.keys()
+    for name, item in local.items():
+        other = served[name]
+        assert other["size"] == item["size"]
+        assert [s["index"] for s in other["top"]] == [s["index"] for s in item["top"]]
+        assert [s["name"] for s in other["top"]] == [s["name"] for s in item["top"]]
+        for a, b in zip(other["top"], item["top"]):
+            assert abs(a["probability"] - b["probability"]) <= 1e-5
 
 
 @pytest.fixture(scope="session")

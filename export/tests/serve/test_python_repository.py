@@ -52,3 +52,31 @@ def test_bound_below_the_test_scale_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "at least the largest test scale 384" in err
     assert not (tmp_path / "r" / "vgg11").exists()
+
+
+def test_a_runtime_that_is_not_installed_is_refused_before_any_work(tmp_path, capsys,
+                                                                    monkeypatch):
+    import sys
+
+    from vggzoo.cli import main as vggzoo_main
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if openvino were not installed
+    code = export_main(["vgg11", "--width-mult", "0.0625", "-o", str(tmp_path / "a.onnx"),
+                        "--triton", str(tmp_path / "r"), "--backend", "python",
+                        "--triton-runtime", "openvino"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--triton-runtime openvino is not installed here" in err and "pip install" in err
+    assert not (tmp_path / "a.onnx").exists() and not (tmp_path / "r").exists()
+    code = vggzoo_main(["serve", "vgg11.tv_in1k", "--runtime", "openvino",
+                        "--repository", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--runtime openvino is not installed here" in err
+    assert list((tmp_path / "s").iterdir()) == []
+
+
+def test_the_runtime_is_a_python_backend_option(tmp_path, capsys):
+    code = export_main(["vgg11", "--width-mult", "0.0625", "--triton", str(tmp_path / "r"),
+                        "--triton-runtime", "openvino"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--triton-runtime only apply to --backend python" in err

@@ -1,7 +1,6 @@
 """A real tritonserver answers what a local ``vggzoo predict`` answers, over
 HTTP and gRPC, and batches concurrent requests together."""
 
-import json
 import threading
 import time
 
@@ -12,21 +11,7 @@ from vggzoo.cli import main as vggzoo_main
 from vggzoo.data.images import read_image
 from vggzoo_export.serve.client import TritonClient
 
-
-def predictions(path):
-    return {p["path"]: p for p in json.loads(path.read_text())["predictions"]}
-
-
-def assert_same_predictions(served_json, local_json):
-    served, local = predictions(served_json), predictions(local_json)
-    assert served.keys() == local.keys()
-    for name, item in local.items():
-        other = served[name]
-        assert other["size"] == item["size"]
-        assert [s["index"] for s in other["top"]] == [s["index"] for s in item["top"]]
-        assert [s["name"] for s in other["top"]] == [s["name"] for s in item["top"]]
-        for a, b in zip(other["top"], item["top"]):
-            assert abs(a["probability"] - b["probability"]) <= 1e-5
+from serve_helpers import assert_same_predictions
 
 
 @pytest.mark.parametrize("scheme", ["grpc", "http"])

@@ -94,6 +94,8 @@ def plan_export(args: argparse.Namespace) -> list[Step]:
     if by_flag:
         steps.append(_flag_model_step(args, by_flag[0], name))
         available[steps[0].format] = steps[0].output
+        for fmt in getattr(by_flag[0].arguments, "chains", {}):  # its file serves as one
+            available.setdefault(fmt, steps[0].output)
     elif needs_model:
         model_step = _model_step(args, name, needed, chained)
         steps.append(model_step)
@@ -128,8 +130,11 @@ def _requested(args: argparse.Namespace) -> list[_Chained]:
 
 
 def _only(args: argparse.Namespace, chosen: _Chained, chained: Sequence[_Chained]) -> None:
-    """A model format chosen by its flag writes one file by itself."""
-    others = [c.arguments.flag for c in chained if c is not chosen]
+    """A model format chosen by its flag writes one file by itself, or
+    feeds the steps its ``chains`` name (format -> flags)."""
+    chains = getattr(chosen.arguments, "chains", {})
+    others = [c.arguments.flag for c in chained
+              if c is not chosen and c.arguments.flag not in chains.get(c.consumes, ())]
     if args.format != "onnx" or args.export_option or others:
         dropped = ", ".join(["--format", "--export-option", *others])
         raise VggzooError(f"{chosen.arguments.flag} writes one file by itself: drop {dropped}")

@@ -17,6 +17,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..triton.runtimes import DEFAULT_RUNTIME, RUNTIMES
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -40,6 +42,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-batch", type=int, default=32, help="dynamic batching bound (default 32)")
     p.add_argument("--max-side", type=int, default=None,
                    help="largest image height/width a request may send (default 2048)")
+    p.add_argument("--runtime", choices=tuple(RUNTIMES), default=None,
+                   help=f"the runner the server runs the network on (an int8 .onnx file from "
+                        f"`vggzoo-export --int8` is served as int8); default {DEFAULT_RUNTIME}")
     p.add_argument("--start-timeout", type=float, default=120.0, metavar="S")
     p.set_defaults(run=run_serve)
 
@@ -69,7 +74,8 @@ def run_serve(args: argparse.Namespace) -> int:
         repository.mkdir(parents=True, exist_ok=True)
         name, _ = prepare_repository(args.source, repository, model=args.model, name=args.name,
                                      scales=scales, multi_scale=args.multi_scale,
-                                     max_batch=args.max_batch, max_side=args.max_side, log=echo)
+                                     max_batch=args.max_batch, max_side=args.max_side,
+                                     runtime=args.runtime, log=echo)
         if stop.is_set():
             return 130
         server = start_server(repository, http_port=args.http_port or None,

@@ -165,6 +165,9 @@ class Int8Step(Step):
     instead of ``--format`` (it consumes the model)."""
 
     flag = "--int8"
+    #: Its file is an ONNX network a Triton repository may serve, in the same
+    #: command (``--int8 --calibrate DIR --triton REPO --backend python``).
+    chains = {"onnx": ("--triton",)}
     flags = {"calibrate": "--calibrate", "calibration_images": "--calibration-images",
              "agreement_images": "--agreement-images", "min_agreement": "--min-agreement",
              "scales": "--calibration-scales", "opset": "--opset"}

@@ -13,6 +13,7 @@ from vggzoo.errors import OptionError
 
 from .trt import add_argument_once, add_max_batch_argument
 from ..triton.repository import TRITON_BACKENDS
+from ..triton.runtimes import DEFAULT_RUNTIME, RUNTIMES
 
 
 def add_triton_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +41,9 @@ def add_triton_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--triton-queue-delay-us", type=int, default=None, metavar="US",
                        help="--backend python: how long the dynamic batcher waits to fill a "
                             "batch (default 2000)")
+    group.add_argument("--triton-runtime", choices=tuple(RUNTIMES), default=None,
+                       help=f"--backend python: the runner the server runs the ONNX file on, "
+                            f"fp32 or int8 (from --int8); default {DEFAULT_RUNTIME}")
 
 
 def triton_options(args: argparse.Namespace, model_name: str | None = None) -> dict[str, Any]:
@@ -50,7 +54,8 @@ def triton_options(args: argparse.Namespace, model_name: str | None = None) -> d
     python_only = {"scales": getattr(args, "scales", None),
                    "multi_scale": getattr(args, "triton_multi_scale", False) or None,
                    "max_side": getattr(args, "triton_max_side", None),
-                   "queue_delay_us": getattr(args, "triton_queue_delay_us", None)}
+                   "queue_delay_us": getattr(args, "triton_queue_delay_us", None),
+                   "runtime": getattr(args, "triton_runtime", None)}
     given = {k: v for k, v in python_only.items() if v is not None}
     if backend == "python":
         options.update(given)

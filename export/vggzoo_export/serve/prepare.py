@@ -16,16 +16,22 @@ def prepare_repository(source: str | os.PathLike, repository: str | os.PathLike,
                        model: str | None = None, name: str | None = None,
                        scales: Sequence[int] | None = None, multi_scale: bool = False,
                        max_batch: int = DEFAULT_MAX_BATCH, max_side: int | None = None,
-                       queue_delay_us: int | None = None, log=None) -> tuple[str, Path]:
-    """Write the model for ``source`` (``.onnx`` file, or weights: a file, a
-    run directory, named weights) into ``repository``; returns its name and
-    config path."""
+                       queue_delay_us: int | None = None, runtime: str | None = None,
+                       log=None) -> tuple[str, Path]:
+    """Write the model for ``source`` (``.onnx`` file, fp32 or int8, or
+    weights: a file, a run directory, named weights) into ``repository``, run
+    by ``runtime`` (:data:`vggzoo_export.triton.runtimes.RUNTIMES`); returns
+    its name and config path."""
     import vggzoo
 
     from ..triton.python_model import write_python_model
 
-    options = {k: v for k, v in {"max_side": max_side, "queue_delay_us": queue_delay_us}.items()
-               if v is not None}
+    options = {k: v for k, v in {"max_side": max_side, "queue_delay_us": queue_delay_us,
+                                 "runtime": runtime}.items() if v is not None}
+    if runtime is not None:  # before any export work
+        from ..triton.runtimes import check_runtime
+
+        check_runtime(runtime, "--runtime")
     text = str(source)
     if text.endswith(".onnx"):
         config = write_python_model(repository, source, name=name, max_batch=max_batch,

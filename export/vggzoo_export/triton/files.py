@@ -9,6 +9,9 @@ from onnx import TensorProto
 from ..core.integrity import load_onnx
 from ..trt.sidecar import sidecar_path
 
+#: The ``parameters`` key of a repository's config that holds the model's facts record.
+FACTS_PARAMETER = "vggzoo_facts"
+
 
 def files_to_copy(source: Path, target: Path, backend: str) -> list[tuple[Path, Path]]:
     """The model file plus what belongs to it: an engine's sidecar, an ONNX

@@ -5,7 +5,8 @@
     REPO/NAME/config.pbtxt       uint8 image (H, W, 3) in, posteriors (K) out
     REPO/NAME/labels.txt         class names, one a line
     REPO/NAME/1/model.py         puts vggzoo on sys.path, imports its model class
-    REPO/NAME/1/model.onnx       the exported network, run by vggzoo's runners
+    REPO/NAME/1/model.onnx       the exported network (fp32, or int8 from --int8), run by
+                                 the runner --triton-runtime chose (:mod:`.runtimes`)
     REPO/NAME/1/manifest.json    SHA-256 of the version's files, checked at load
 
 The client sends decoded pixels; the server rescales, normalises and runs
@@ -31,7 +32,8 @@ from ..core.integrity import sha256_file
 from ..core.metadata import read_onnx_metadata
 from ..serve.backend_model import MANIFEST
 from ..serve.service import DEFAULT_MAX_SIDE
-from .files import files_to_copy
+from .files import FACTS_PARAMETER, files_to_copy
+from .runtimes import DEFAULT_RUNTIME, check_runtime
 from .staging import check_model_name, staged_model
 
 MODEL_FILE = "model.onnx"
@@ -69,15 +71,23 @@ from vggzoo_export.serve.backend_model import TritonPythonModel  # noqa: E402,F4
 def render_python_config(name: str, *, num_classes: int, labelled: bool, max_batch: int,
                          scales: Sequence[int], max_side: int, queue_delay_us: int,
                          model: str, preprocessing: dict, classes: Sequence[str] | None = None,
-                         flip: bool = True, instances: int = 1) -> str:
-    """The ``config.pbtxt`` of a python-backend model."""
+                         flip: bool = True, instances: int = 1,
+                         runtime: str = DEFAULT_RUNTIME, precision: str = "fp32",
+                         facts: dict | None = None) -> str:
+    """The ``config.pbtxt`` of a python-backend model: what it serves
+    (file, precision, runner and its options) and the model's facts record,
+    as ``parameters`` clients can read."""
     label = f' label_filename: "labels.txt"' if labelled else ""
+    chosen = check_runtime(runtime)
     params = {"protocol": "dense", "flip": "true" if flip else "false",
               "scales": json.dumps(list(scales)),
-              "max_side": str(max_side), "model_file": MODEL_FILE, "runner": "onnxruntime",
-              "runner_options": json.dumps({"providers": "cpu"}), "model": model,
+              "max_side": str(max_side), "model_file": MODEL_FILE, "precision": precision,
+              "runner": chosen.runner,
+              "runner_options": json.dumps(chosen.options), "model": model,
               "preprocessing": json.dumps(preprocessing),
               "classes": json.dumps(list(classes) if classes else None)}
+    if facts is not None:
+        params[FACTS_PARAMETER] = json.dumps(facts, sort_keys=True)
     lines = [
         f"# Triton python-backend model {name}, written by vggzoo-export.",
         "# Input: one decoded RGB image as uint8 pixels (H, W, 3), any size up to",
@@ -85,6 +95,7 @@ def render_python_config(name: str, *, num_classes: int, labelled: bool, max_bat
         f"#   paper's dense protocol {'with' if flip else 'without'} flips at test scales "
         f"{list(scales)}.",
         "# Output: the (K) class posteriors, averaged over scales and flips.",
+        f"# Runs {MODEL_FILE} ({precision}) on vggzoo's {chosen.runner} runner.",
         f'name: "{name}"',
         'backend: "python"',
         f"max_batch_size: {max_batch}",
@@ -116,11 +127,12 @@ def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *
                        name: str | None = None, max_batch: int, scales: Sequence[int] | None = None,
                        multi_scale: bool = False, max_side: int = DEFAULT_MAX_SIDE,
                        queue_delay_us: int = DEFAULT_PYTHON_QUEUE_DELAY_US, flip: bool = True,
-                       version: int = 1) -> Path:
-    """Write the python-backend model for an exported ONNX network (staged,
-    renamed into place whole); returns the config path.  ``flip=False``
-    leaves out the flipped pass (a 224x224 image at Q=224 is then one
-    single-crop pass)."""
+                       version: int = 1, runtime: str = DEFAULT_RUNTIME) -> Path:
+    """Write the python-backend model for an exported ONNX network, fp32 or
+    int8 (staged, renamed into place whole); returns the config path.
+    ``runtime`` is the runner the server opens it with (:data:`.runtimes.RUNTIMES`).
+    ``flip=False`` leaves out the flipped pass (a 224x224 image at Q=224 is
+    then one single-crop pass)."""
     from ..serve.environment import model_python_path
 
     source = Path(model_file)
@@ -129,6 +141,7 @@ def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *
         raise OptionError(f"{source} is a whole-protocol graph: serve the network file it was "
                           f"built from (the server runs the protocol itself)")
     name = check_model_name(name or meta.model)
+    check_runtime(runtime)
     chosen = test_scales(source, scales, multi_scale)
     if max_side < max(chosen) or int(max_side) != max_side:
         raise OptionError(f"--triton-max-side must be an integer of at least the largest test "
@@ -140,7 +153,9 @@ def write_python_model(repo: str | os.PathLike, model_file: str | os.PathLike, *
     config = render_python_config(
         name, num_classes=meta.num_classes, labelled=bool(meta.classes), max_batch=max_batch,
         scales=chosen, max_side=int(max_side), queue_delay_us=queue_delay_us, model=meta.model,
-        preprocessing=meta.preprocessing.as_dict(), classes=meta.classes, flip=flip)
+        preprocessing=meta.preprocessing.as_dict(), classes=meta.classes, flip=flip,
+        runtime=runtime, precision=str(meta.config.get("precision", "fp32")),
+        facts=meta.facts.as_dict())
     with staged_model(repo, name) as folder:
         version_dir = folder / str(version)
         version_dir.mkdir()

@@ -40,7 +40,7 @@ from ..core.contract import CLASSES_KEY, DEFAULT_MAX_BATCH, MODEL_KEY
 from vggzoo.plugins.exporters import ExportReport
 from ..core.metadata import ExportMetadata
 from ..trt.sidecar import read_sidecar
-from .files import files_to_copy
+from .files import FACTS_PARAMETER, files_to_copy
 from .staging import check_model_name, staged_model
 
 TRITON_BACKENDS: tuple[str, ...] = ("onnxruntime", "tensorrt", "python")
@@ -149,10 +149,6 @@ def render_config(name: str, backend: str, inputs: Sequence[TritonTensor],
     return "\n".join(lines) + "\n"
 
 
-#: The ``parameters`` key of a repository's config that holds the model's facts record.
-FACTS_PARAMETER = "vggzoo_facts"
-
-
 def read_repository_facts(model_dir: str | os.PathLike) -> PretrainedCfg:
     """The facts record a Triton model folder's ``config.pbtxt`` carries
     (what the model is: classes, preprocessing, channels, scales, ...), so a
@@ -175,9 +171,14 @@ def read_repository_facts(model_dir: str | os.PathLike) -> PretrainedCfg:
 
 def check_triton(repo: str | os.PathLike, /, *, backend: str = "onnxruntime",
                  max_batch: int = DEFAULT_MAX_BATCH, name: str | None = None,
-                 scales: Sequence[int] | None = None, max_side: int | None = None) -> None:
-    """Reject a bad backend, batch, model name, image bound or repository
-    folder before any work."""
+                 scales: Sequence[int] | None = None, max_side: int | None = None,
+                 runtime: str | None = None) -> None:
+    """Reject a bad backend, batch, model name, image bound, runtime (unknown
+    or not installed) or repository folder before any work."""
+    if runtime is not None:
+        from .runtimes import check_runtime
+
+        check_runtime(runtime)
     if name is not None:
         check_model_name(name)
     if max_side is not None and (int(max_side) != max_side or max_side < max(scales or [1])):
@@ -195,16 +196,17 @@ def export_triton(model_file: str | os.PathLike, repo: str | os.PathLike, /, *,
                   backend: str = "onnxruntime", name: str | None = None,
                   max_batch: int = DEFAULT_MAX_BATCH, version: int = 1,
                   scales: Sequence[int] | None = None, multi_scale: bool = False,
-                  max_side: int | None = None, queue_delay_us: int | None = None) -> ExportReport:
+                  max_side: int | None = None, queue_delay_us: int | None = None,
+                  runtime: str | None = None) -> ExportReport:
     """The ``triton`` exporter: :func:`write_repository` for an ONNX file
     (``backend="onnxruntime"``) or an engine (``"tensorrt"``), or
     :func:`.python_model.write_python_model` (``"python"``: the dense
     protocol on the server, at ``scales`` or the file's own, images up to
-    ``max_side``), named after the model the file records unless ``name``
+    ``max_side``, on the runner ``runtime`` names), named after the model the file records unless ``name``
     is given."""
     start = time.perf_counter()
     python_only = {"scales": scales, "multi_scale": multi_scale or None, "max_side": max_side,
-                   "queue_delay_us": queue_delay_us}
+                   "queue_delay_us": queue_delay_us, "runtime": runtime}
     given = {k: v for k, v in python_only.items() if v is not None}
     if backend == "python":
         from .python_model import write_python_model
