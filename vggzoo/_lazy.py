@@ -93,11 +93,14 @@ class Lazy(Generic[T]):
         return f"Lazy({self.target!r})"
 
 
-def lazy_attributes(package: str, names: Mapping[str, str],
-                    namespace: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_attributes(package: str, names: Mapping[str, str], namespace: dict[str, Any], *,
+                    submodules: bool = True) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package``: ``names`` maps a public
-    name to the submodule (relative to ``package``) that defines it; any
-    other attribute that names a submodule (``vggzoo.runtime``) imports it.
+    name to the submodule (relative to ``package``) that defines it; with
+    ``submodules``, any other attribute that names a submodule
+    (``vggzoo.runtime``) imports it.  A plain module (``namespace`` its
+    ``globals()``) passes its package and ``submodules=False`` to import
+    one heavy name from a sibling on first use.
 
     >>> __getattr__, __dir__ = lazy_attributes(__name__, {"train": "trainer"}, globals())
     """
@@ -106,7 +109,7 @@ def lazy_attributes(package: str, names: Mapping[str, str],
         module = names.get(name)
         if module is not None:
             value = import_object(f"{package}.{module}:{name}")
-        elif not name.startswith("__") and _is_submodule(package, name):
+        elif submodules and not name.startswith("__") and _is_submodule(package, name):
             value = importlib.import_module(f".{name}", package)
         else:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
