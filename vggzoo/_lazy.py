@@ -112,7 +112,8 @@ def lazy_attributes(package: str, names: Mapping[str, str], namespace: dict[str,
         elif submodules and not name.startswith("__") and _is_submodule(package, name):
             value = importlib.import_module(f".{name}", package)
         else:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            raise AttributeError(f"module {namespace.get('__name__', package)!r} has no "
+                                 f"attribute {name!r}")
         namespace[name] = value  # later look-ups skip this function
         return value
 
