@@ -188,3 +188,45 @@ def test_a_plugin_calling_sys_exit_is_skipped_like_any_broken_one(plugin_path):
                                "print(sorted(vggzoo.list_models('ep_*')))"],
                               capture_output=True, text=True, timeout=120)
     assert imported.returncode == 0 and "['ep_tiny']" in imported.stdout, imported.stderr
+
+
+def test_lazy_objects_are_made_on_first_use_only(fresh_plugins, tmp_path, monkeypatch):
+    """A plugin's Lazy model builder is imported when a model is built, and
+    its Lazy named weights are built when they are first looked up."""
+    (tmp_path / "lazy_tiny_builder.py").write_text(textwrap.dedent("""
+        import vggzoo
+
+        def build(**kwargs):
+            return vggzoo.VGG([8, "M", 8, "M", 8, "M", 8, "M", 8, "M"], **kwargs)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    made = []
+
+    def weights():
+        from vggzoo.weights.named import NamedWeights
+        from vggzoo.data.preprocess import TORCHVISION
+
+        made.append(1)
+        return NamedWeights(model="lazytiny", file_name="lazytiny-0123abcd.pth",
+                            sha256="0123abcd", preprocessing=TORCHVISION, num_classes=3)
+
+    @vggzoo.hookimpl
+    def vggzoo_register_models(register):
+        register("lazytiny", vggzoo.plugins.Lazy("lazy_tiny_builder:build"))
+
+    @vggzoo.hookimpl
+    def vggzoo_register_weights(register):
+        register("lazytiny.my", vggzoo.plugins.Lazy(weights))
+
+    plugin = types.SimpleNamespace(__name__="lazy_plugin", vggzoo_register_models=vggzoo_register_models,
+                                   vggzoo_register_weights=vggzoo_register_weights)
+    with plugin_registered(plugin):
+        assert "lazy_tiny_builder" not in sys.modules and made == []
+        model = vggzoo.create("lazytiny", fully_conv=True, num_classes=3)
+        assert model.score_map(vggzoo_input(256)).shape == (1, 3, 2, 2)
+        assert "lazy_tiny_builder" in sys.modules
+        from vggzoo.weights.named import get_weights
+
+        assert get_weights("lazytiny.my")[1].num_classes == 3
+        assert get_weights("lazytiny.my")[1].sha256 == "0123abcd" and made == [1]
+    sys.modules.pop("lazy_tiny_builder", None)

@@ -1,25 +1,22 @@
 """Sharded evaluation under torchrun-style processes gives one process's numbers."""
 
 import os
-import socket
+from datetime import timedelta
 
 import pytest
+import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import vggzoo
 from vggzoo.eval.distributed import finish
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank: int, world_size: int, port: int, data: str, weights: str, queue) -> None:
-    # What torchrun sets; vggzoo.evaluate initialises the gloo group itself.
+    # What torchrun sets, its agent's store included; vggzoo.evaluate
+    # initialises the gloo group itself.
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                      TORCHELASTIC_USE_AGENT_STORE="True")
     import torch
 
     torch.set_num_threads(1)
@@ -35,15 +32,27 @@ def test_two_gloo_processes_give_exactly_the_single_process_numbers(image_folder
                              scales=[224, 256]).as_dict()
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_worker, args=(r, 2, port, str(image_folder), str(checkpoint), queue))
+    # As torchrun's agent does, this process hosts the rendezvous store on a
+    # port the OS picks and that stays bound (a port found free and released
+    # could be taken before rank 0 bound it), and the store outlives both ranks.
+    store = dist.TCPStore("127.0.0.1", 0, is_master=True, wait_for_workers=False,
+                          timeout=timedelta(seconds=120))
+    procs = [ctx.Process(target=_worker, args=(r, 2, store.port, str(image_folder),
+                                               str(checkpoint), queue))
              for r in range(2)]
     for p in procs:
         p.start()
-    results = dict(queue.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(timeout=30)
-        assert p.exitcode == 0
+    try:
+        results = dict(queue.get(timeout=240) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=10)
+        del store
     for rank in (0, 1):
         got = results[rank]
         assert got["processes"] == 2

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from ..plugins.hookspecs import Register, hookimpl
 from .preprocess import Preprocessing, to_input
+from .._lazy import lazy_attributes
 from ..plugins.registry import AUGMENTATIONS
 from .scales import TrainScale
 
@@ -40,12 +41,9 @@ if TYPE_CHECKING:
 # importing torchvision costs more than importing torch.
 
 
-def __getattr__(name: str) -> Any:
-    if name == "PCALighting":  # lives beside torchvision's Transform base class
-        from .lighting import PCALighting
-
-        return PCALighting
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# PCALighting lives beside torchvision's Transform base class: imported on use.
+__getattr__, __dir__ = lazy_attributes(__package__, {"PCALighting": "lighting"}, globals(),
+                                       submodules=False)
 
 
 @dataclass(frozen=True)

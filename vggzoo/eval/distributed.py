@@ -64,9 +64,14 @@ def current_shard() -> Shard:
 
 
 def finish() -> None:
-    """Tear down the process group if :func:`current_shard` started it."""
+    """Tear down the process group if :func:`current_shard` started it.
+
+    The ranks meet at a barrier first: a rank that closed its connections
+    while another still read from them made gloo abort the other (SIGABRT).
+    """
     global _started_here
     if _started_here and dist.is_initialized():
+        dist.barrier(group=_count_group())
         dist.destroy_process_group()
         _count_group.cache_clear()
     _started_here = False

@@ -17,7 +17,7 @@ before the first exporter of a chain runs; an exporter may also have a
 ``check(output, **options)`` method that rejects bad values the same way (a
 malformed profile, a missing package): it gets the options it names.  To
 import a heavy format only on use, register
-:class:`~vggzoo.plugins.options.LazyCallable` ``("pkg.module:export",
+:class:`~vggzoo.plugins.Lazy` ``("pkg.module:export",
 check="pkg.module:check")``.
 """
 

@@ -162,7 +162,7 @@ def vggzoo_register_augmentations(register: Register[AugmentationFactory]) -> No
     need, accept the rest as ``**_``) and returns a torchvision v2 transform
     (a ``v2.Transform`` or any callable on an image tensor).  Transforms run
     in ``--augment`` order after ``ToImage`` and before mean subtraction.
-    Register a :class:`vggzoo.plugins.options.LazyCallable` to import torchvision
+    Register a :class:`vggzoo.plugins.Lazy` to import torchvision
     only when training builds the transform.
 
     ``info`` keys: ``description`` (one line), ``aliases``.
@@ -171,7 +171,7 @@ def vggzoo_register_augmentations(register: Register[AugmentationFactory]) -> No
 
         @vggzoo.hookimpl
         def vggzoo_register_augmentations(register):
-            register("cutout", LazyCallable("my_pkg.cutout:cutout"),
+            register("cutout", Lazy("my_pkg.cutout:cutout"),
                      description="one random square set to 0")
     """
 
@@ -298,7 +298,7 @@ def vggzoo_register_runners(register: Register[RunnerFactory]) -> None:
     for backends that build a network (a factory without ``model`` runs an
     exported file whose metadata names the architecture), ``onnx``/``engine``
     for a file, ``device`` (``cpu``, ``cuda:N``).  To import a heavy package
-    only on use, register :class:`vggzoo.plugins.options.LazyCallable`
+    only on use, register :class:`vggzoo.plugins.Lazy`
     ``("pkg.module:factory")``: its signature is the target's.
 
     ``info`` keys: ``aliases`` (other names), ``description`` (one line
@@ -313,7 +313,7 @@ def vggzoo_register_runners(register: Register[RunnerFactory]) -> None:
 
         @vggzoo.hookimpl
         def vggzoo_register_runners(register):
-            register("mybackend", LazyCallable("my_pkg.runner:build"),
+            register("mybackend", Lazy("my_pkg.runner:build"),
                      aliases=["mb"], file_option="onnx",
                      flags={"--onnx": ("onnx", "an exported .onnx file")},
                      description="My runtime on .onnx files")
@@ -335,8 +335,9 @@ def vggzoo_register_weights(register: Register[NamedWeightsObject]) -> None:
     name, SHA-256 (or its prefix), preprocessing, class names, reported
     accuracy and source of one weights file.  A file whose hash matches is
     recognised under any name.  When the facts come from a heavy package,
-    register :class:`vggzoo.plugins.registry.Deferred` ``(build)``: it is built when
-    the weights are first used, not at every start-up.
+    register :class:`vggzoo.plugins.Lazy` ``(build)`` with a zero-argument
+    builder: it is built when the weights are first looked up, not at every
+    start-up.
 
     ``info`` keys: ``default=True`` for the weights ``pretrained=True`` picks
     for their model; ``description``.

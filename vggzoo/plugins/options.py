@@ -17,16 +17,15 @@ an fp32 runner and ``channels_last=false`` arrived as the truthy string
 A factory can still take ``**kwargs`` on purpose (then every key is
 accepted and nothing is converted: its own code checks them).
 
-Plugins that import heavy packages only on use register a :class:`LazyCallable`:
-its signature and type hints are the target's, so options are checked and
-converted before the target builds anything.
+Plugins that import heavy packages only on use register a
+:class:`vggzoo._lazy.Lazy`: its signature and type hints are the target's, so
+options are checked and converted before the target builds anything.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import difflib
-import importlib
 import inspect
 import os
 import types
@@ -40,54 +39,6 @@ from ..errors import OptionError
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _NONE = frozenset({"none", "null"})
-
-
-class LazyCallable:
-    """A callable named ``"package.module:function"``, imported on first use:
-    the one "load on first use" wrapper of every kind of plugin object
-    (runner factories, augmentations, export formats).
-
-    ``inspect.signature`` and :func:`check_options` see the target's
-    parameters (through ``__wrapped__``), so a registry can hold it without
-    importing onnxruntime or TensorRT while options are still checked.
-    ``check="package.module:function"`` names an export format's value
-    check (:func:`vggzoo.plugins.exporters.check_values` calls it).
-
-    >>> build = LazyCallable("vggzoo_export.onnx.runner:build_ort_runner")
-    >>> runner = build(onnx="vgg16.onnx")
-    """
-
-    def __init__(self, target: str, doc: str | None = None, *, check: str | None = None) -> None:
-        for text in (target, *([check] if check else [])):
-            module, sep, name = text.partition(":")
-            if not sep or not module or not name:
-                raise ValueError(f"LazyCallable target {text!r}: write 'package.module:function'")
-        self.target = target
-        self.__doc__ = doc or f"{target}, imported on first use."
-        self._check = check
-        self._resolved: Callable[..., Any] | None = None
-
-    @staticmethod
-    def _import(target: str) -> Callable[..., Any]:
-        module, _, name = target.partition(":")
-        return getattr(importlib.import_module(module), name)
-
-    @property
-    def __wrapped__(self) -> Callable[..., Any]:
-        if self._resolved is None:
-            self._resolved = self._import(self.target)
-        return self._resolved
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.__wrapped__(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "check" and self.__dict__.get("_check"):
-            return self._import(self._check)
-        raise AttributeError(name)
-
-    def __repr__(self) -> str:
-        return f"LazyCallable({self.target!r})"
 
 
 def accepted_options(func: Callable[..., Any], *,

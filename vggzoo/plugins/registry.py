@@ -5,6 +5,13 @@ Every entry remembers which plugin registered it, so a clash names both
 sides, ``vggzoo plugins`` can show what each plugin added, and unregistering a
 plugin removes exactly its entries.  Registries fill themselves on first use
 by loading the plugins (see :mod:`vggzoo.plugins`).
+
+An object can be registered as a :class:`vggzoo._lazy.Lazy` (imported from
+``"package.module:name"`` or made by a zero-argument builder on first use).
+A ``Lazy`` that already is the registry's kind of object (a callable
+factory: calling it makes the target) is handed out as it is; one that is
+not (named weights) is made, once, when the registry first hands out its
+entry.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
+from .._lazy import Lazy
 from ..errors import DuplicateNameError, RegistrationError, UnknownNameError
 from .hookspecs import OBJECTS
 from .info import (AugmentationHookInfo, EvalProtocolHookInfo, ExporterHookInfo, HookInfo,
@@ -36,24 +44,6 @@ class Entry(Generic[T]):
     @property
     def aliases(self) -> tuple[str, ...]:
         return self.info.aliases
-
-
-class Deferred(Generic[T]):
-    """A registered object built on first use.
-
-    Registration runs for every command (``vggzoo list`` included); an object
-    whose facts come from a heavy package (torchvision's weights metadata
-    imports torch._dynamo) is registered as ``Deferred(build)`` and built
-    when :meth:`Registry.get` or :meth:`Registry.entries` first hands it out.
-
-    >>> reg.register("vgg16.tv_in1k", Deferred(lambda: torchvision_weights("VGG16_Weights", "vgg16")))
-    """
-
-    def __init__(self, build: Callable[[], T]) -> None:
-        self.build = build
-
-    def __repr__(self) -> str:
-        return f"Deferred({self.build!r})"
 
 
 class Registry(Generic[T]):
@@ -110,7 +100,7 @@ class Registry(Generic[T]):
 
     def _check_obj(self, obj: Any, what: str) -> None:
         kind = self.obj_type
-        if kind is None or isinstance(obj, (Deferred, kind)):
+        if kind is None or isinstance(obj, (Lazy, kind)):
             return
         doc = (kind.__doc__ or "").strip().splitlines()[0]
         raise RegistrationError(f"{what}: obj must be a {kind.__name__} ({doc}), got "
@@ -139,10 +129,12 @@ class Registry(Generic[T]):
         return self._built(entry)
 
     def _built(self, entry: Entry[T]) -> Entry[T]:
-        """``entry`` with a :class:`Deferred` object built (once)."""
-        if not isinstance(entry.obj, Deferred):
+        """``entry`` with a :class:`~vggzoo._lazy.Lazy` object made (once)
+        unless the ``Lazy`` already is this registry's kind of object."""
+        if not isinstance(entry.obj, Lazy) or (self.obj_type is not None
+                                               and isinstance(entry.obj, self.obj_type)):
             return entry
-        built = replace(entry, obj=entry.obj.build())
+        built = replace(entry, obj=entry.obj.resolve())
         if self._entries.get(entry.name) is entry:
             self._entries[entry.name] = built
         return built

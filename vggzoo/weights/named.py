@@ -35,7 +35,8 @@ import torch
 from ..errors import WeightsError
 from ..plugins.hookspecs import Register, hookimpl
 from ..data.preprocess import TORCHVISION, Preprocessing
-from ..plugins.registry import MODELS, WEIGHTS, Deferred
+from ..plugins import Lazy
+from ..plugins.registry import MODELS, WEIGHTS
 from .files import read_state_dict
 
 if TYPE_CHECKING:
@@ -226,9 +227,9 @@ def vggzoo_register_weights(register: Register) -> None:
         if enum_name and entry.source == "vggzoo.models.builtin":
             # torchvision's metadata is read when the weights are first used:
             # importing torchvision here would slow every command down.
-            spec = Deferred(functools.partial(torchvision_weights, enum_name, entry.name))
+            spec = Lazy(functools.partial(torchvision_weights, enum_name, entry.name))
             register(f"{entry.name}.tv_in1k", spec, default=True,
                      description=f"torchvision ImageNet-1K weights ({enum_name}.IMAGENET1K_V1)")
-    register("vgg16.tv_features", Deferred(torchvision_features_weights),
+    register("vgg16.tv_features", Lazy(torchvision_features_weights),
              description="torchvision VGG16_Weights.IMAGENET1K_FEATURES (trunk only, "
                          "mean-RGB on 0-255 pixels; for perceptual losses and detection)")

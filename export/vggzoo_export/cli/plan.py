@@ -61,10 +61,10 @@ class _Chained:
 def step_arguments() -> list[tuple[str, Any]]:
     """(format, :class:`StepArguments`) of every registered format that has
     its own flag, in registry order."""
-    from vggzoo.plugins.options import LazyCallable
+    from vggzoo._lazy import import_object
     from vggzoo.plugins.registry import EXPORTERS
 
-    return [(e.name, LazyCallable._import(e.info.arguments)) for e in EXPORTERS.entries()
+    return [(e.name, import_object(e.info.arguments)) for e in EXPORTERS.entries()
             if e.info.arguments]
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import vggzoo
-from vggzoo.plugins.options import LazyCallable
+from vggzoo.plugins import Lazy
 
 #: The factory, imported on use: registration runs for every vggzoo command
 #: and must not import torchvision.
-cutout = LazyCallable("vggzoo_cutout.transform:cutout")
+cutout = Lazy("vggzoo_cutout.transform:cutout")
 
 
 def __getattr__(name: str) -> Any:

@@ -4,11 +4,11 @@ so loading vggzoo's plugins stays cheap."""
 from __future__ import annotations
 
 import vggzoo
-from vggzoo.plugins.options import LazyCallable
+from vggzoo.plugins import Lazy
 
 #: The runner factory, imported on use; its signature is the options
 #: ``--runner-option`` accepts (checked and converted before it runs).
-build_openvino_runner = LazyCallable("vggzoo_openvino.runner:build_openvino_runner")
+build_openvino_runner = Lazy("vggzoo_openvino.runner:build_openvino_runner")
 
 
 @vggzoo.hookimpl

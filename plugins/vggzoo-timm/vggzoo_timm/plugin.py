@@ -12,7 +12,7 @@ import functools
 from importlib import metadata
 
 import vggzoo
-from vggzoo.plugins.options import LazyCallable
+from vggzoo.plugins import Lazy
 
 PREFIX = "timm/"
 #: timm's VGG architectures (``timm.list_models("vgg*")``), with their paper configuration.
@@ -20,7 +20,7 @@ ARCHS: dict[str, str] = {
     "vgg11": "A", "vgg11_bn": "A", "vgg13": "B", "vgg13_bn": "B",
     "vgg16": "D", "vgg16_bn": "D", "vgg19": "E", "vgg19_bn": "E",
 }
-build = LazyCallable("vggzoo_timm.bridge:build")
+build = Lazy("vggzoo_timm.bridge:build")
 
 
 @vggzoo.hookimpl
