@@ -18,7 +18,7 @@ format (speed does not depend on the values; agreement on a random trunk is
 a harder test than on trained weights, whose activations are better scaled),
 the learned layers from the lpips wheel.
 
-Usage: ``python bench/lpips_speed.py [--pairs 500] [--side 256] [--batch 4]``
+Usage: ``python bench/lpips_speed.py [--pairs 500] [--timed-pairs 32] [--side 256] [--batch 4]``
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from PIL import Image, ImageFilter
 
 import vggzoo
 from vggzoo.data.samples import PHOTOS, load_photo
-from vggzoo.perceptual import LPIPS
+from vggzoo.perceptual import LPIPS, lpips_distance
 from vggzoo.runtime.machine import cpu_info
 
 
@@ -53,7 +53,7 @@ def make_pairs(count: int, side: int, seed: int) -> tuple[torch.Tensor, torch.Te
         left = int(rng.integers(0, photo.size[0] - size + 1))
         top = int(rng.integers(0, photo.size[1] - size + 1))
         crop = photo.crop((left, top, left + size, top + size)).resize((side, side))
-        kind, strength = i % 4, float(rng.uniform(0.2, 1.0))
+        kind, strength = i % 5, float(rng.uniform(0.2, 1.0))
         if kind == 0:
             noisy = np.asarray(crop, np.float32) + rng.normal(0, 40 * strength, (side, side, 3))
             other = Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
@@ -63,6 +63,11 @@ def make_pairs(count: int, side: int, seed: int) -> tuple[torch.Tensor, torch.Te
             buffer = io.BytesIO()
             crop.save(buffer, "JPEG", quality=int(5 + 40 * strength))
             other = Image.open(buffer).convert("RGB")
+        elif kind == 3:  # the same scene shifted by 1-16 pixels
+            dx, dy = (int(v) for v in rng.integers(-16, 17, 2) * strength)
+            box = (max(0, left + dx), max(0, top + dy))
+            box = (min(box[0], photo.size[0] - size), min(box[1], photo.size[1] - size))
+            other = photo.crop((*box, box[0] + size, box[1] + size)).resize((side, side))
         else:
             other = photos[(i + 1) % len(photos)].resize((side, side))
         xs.append(torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1))
@@ -112,15 +117,13 @@ def build_paths(state: dict, side: int, workdir: Path) -> dict:
         with torch.no_grad():
             return reference(x * 2 - 1, y * 2 - 1).flatten()
 
-    def exact(x, y):
+    def eager(x, y):
         with torch.inference_mode():
             return ours(x.contiguous(memory_format=cl), y.contiguous(memory_format=cl))
 
-    def bf16(x, y):
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            return ours(x.contiguous(memory_format=cl), y.contiguous(memory_format=cl)).float()
-
-    return {"lpips": package, "vggzoo exact": exact, "vggzoo bf16": bf16,
+    return {"lpips": package, "vggzoo eager fp32": eager,
+            "vggzoo exact": lpips_distance(ours, "fp32"),
+            "vggzoo bf16": lpips_distance(ours, "bf16"),
             "vggzoo int8": int8_path(state, side, workdir)}
 
 
@@ -129,29 +132,51 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def measure_inference(paths: dict, xs: torch.Tensor, ys: torch.Tensor, batch: int) -> None:
-    seconds = {k: 0.0 for k in paths}
-    values: dict[str, list[np.ndarray]] = {k: [] for k in paths}
-    warm_x, warm_y = xs[:batch].float() / 255, ys[:batch].float() / 255
-    for run in paths.values():
-        run(warm_x, warm_y)  # oneDNN primitives, ORT arenas
+def _batches(xs: torch.Tensor, ys: torch.Tensor, batch: int):
     for start in range(0, len(xs), batch):
-        x, y = xs[start:start + batch].float() / 255, ys[start:start + batch].float() / 255
+        yield xs[start:start + batch].float() / 255, ys[start:start + batch].float() / 255
+
+
+def measure_speed(paths: dict, xs: torch.Tensor, ys: torch.Tensor, batch: int) -> dict:
+    """pairs/s of every path, interleaved batch by batch on the same pairs."""
+    seconds = {k: 0.0 for k in paths}
+    for run in paths.values():
+        run(xs[:batch].float() / 255, ys[:batch].float() / 255)  # oneDNN, ORT, jit freeze
+    for x, y in _batches(xs, ys, batch):
         for name, run in paths.items():
             begin = time.perf_counter()
-            out = run(x, y)
+            run(x, y)
             seconds[name] += time.perf_counter() - begin
-            values[name].append(out.detach().float().numpy())
-    ref = np.concatenate(values["lpips"])
-    base = len(xs) / seconds["lpips"]
-    print(f"\n| path | pairs/s | vs lpips | max abs diff | Spearman |")
-    print("|---|---|---|---|---|")
-    for name in paths:
-        got = np.concatenate(values[name])
-        rate = len(xs) / seconds[name]
-        print(f"| {name} | {rate:.2f} | {rate / base:.2f}x | {np.abs(got - ref).max():.2e} | "
-              f"{spearman(got, ref):.4f} |", flush=True)
-    print(f"distances: {ref.min():.3f} to {ref.max():.3f} over {len(ref)} pairs")
+    return {name: len(xs) / seconds[name] for name in paths}
+
+
+def agreement(paths: dict, xs: torch.Tensor, ys: torch.Tensor, batch: int, timed: int) -> dict:
+    """Distances of every path: the lpips package on the first ``timed`` pairs,
+    the others on all (their reference is vggzoo exact, equal to lpips ~1e-8)."""
+    values: dict[str, list[np.ndarray]] = {k: [] for k in paths}
+    for i, (x, y) in enumerate(_batches(xs, ys, batch)):
+        for name, run in paths.items():
+            if name in ("lpips", "vggzoo eager fp32") and i * batch >= timed:
+                continue
+            values[name].append(run(x, y).detach().float().numpy())
+    return {k: np.concatenate(v) for k, v in values.items()}
+
+
+def report(rates: dict, values: dict) -> None:
+    """Speed vs lpips; |Δ| vs lpips on the timed pairs; |Δ| and Spearman vs
+    vggzoo exact (itself equal to lpips ~1e-8) over all pairs."""
+    ref, exact = values["lpips"], values["vggzoo exact"]
+    print("\n| path | pairs/s | vs lpips | max abs diff vs lpips (timed) | max abs diff vs exact "
+          "(all) | Spearman vs exact (all) | pairs |")
+    print("|---|---|---|---|---|---|---|")
+    for name in rates:
+        got = values[name]
+        full = len(got) == len(exact)
+        print(f"| {name} | {rates[name]:.2f} | {rates[name] / rates['lpips']:.2f}x | "
+              f"{np.abs(got[:len(ref)] - ref).max():.2e} | "
+              f"{np.abs(got - exact).max() if full else float('nan'):.2e} | "
+              f"{spearman(got, exact) if full else float('nan'):.4f} | {len(got)} |", flush=True)
+    print(f"distances: {exact.min():.3f} to {exact.max():.3f} over {len(exact)} pairs")
 
 
 def measure_training(state: dict, side: int, batch: int, repeat: int) -> None:
@@ -189,7 +214,9 @@ def measure_training(state: dict, side: int, batch: int, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=500)
+    parser.add_argument("--pairs", type=int, default=500, help="pairs for the agreement")
+    parser.add_argument("--timed-pairs", type=int, default=32,
+                        help="the first pairs, timed for every path side by side")
     parser.add_argument("--side", type=int, default=256)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--train-repeat", type=int, default=3)
@@ -199,12 +226,16 @@ def main() -> None:
     print(f"CPU: {info['model_name']} ({info['cpus']} CPUs), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; load average {os.getloadavg()}")
     print(f"lscpu flags: {info['flags']}")
-    print(f"{args.pairs} pairs at {args.side}x{args.side}, batch {args.batch}", flush=True)
+    print(f"{args.pairs} pairs at {args.side}x{args.side} (timed: the first {args.timed_pairs}), "
+          f"batch {args.batch}", flush=True)
     state = torchvision.models.vgg16(weights=None).state_dict()
     with tempfile.TemporaryDirectory() as tmp:
         paths = build_paths(state, args.side, Path(tmp))
         xs, ys = make_pairs(args.pairs, args.side, seed=0)
-        measure_inference(paths, xs, ys, args.batch)
+        timed = min(args.timed_pairs, args.pairs)
+        rates = measure_speed(paths, xs[:timed], ys[:timed], args.batch)
+        print(f"timed; load average {os.getloadavg()}", flush=True)
+        report(rates, agreement(paths, xs, ys, args.batch, timed))
     measure_training(state, args.side, args.batch, args.train_repeat)
     print(f"load average at the end {os.getloadavg()}")
 

@@ -18,9 +18,10 @@ import torchvision
 from PIL import Image
 
 from vggzoo.cli import main
-from vggzoo.errors import WeightsError
+from vggzoo.errors import InputRangeError, WeightsError
 from vggzoo.perceptual import LPIPS, lpips_pairs, pairs_from_csv, pairs_from_folders
 from vggzoo.perceptual.compat import lpips_offline, piq_features, piq_layers
+from vggzoo.perceptual.inference import lpips_distance
 from vggzoo.perceptual.lpips import packaged_lin_weights
 
 
@@ -109,6 +110,23 @@ def test_bf16_autocast_deviation_is_bounded(ours):
             fast = ours(x, y).float()
     assert (fast - exact).abs().max() <= 0.005
     assert torch.equal(torch.argsort(fast), torch.argsort(exact))
+
+
+def test_fast_paths_agree_with_the_lpips_package_and_still_check_the_range(reference,
+                                                                            trunk_state):
+    """The frozen fp32 path stays exact; bf16 keeps the order; both refuse 0-255 pixels."""
+    metric = LPIPS(weights=trunk_state, input_range="0-1")
+    x, y = _pairs(4, side=32)
+    with torch.no_grad():
+        expected = reference(x * 2 - 1, y * 2 - 1).flatten()
+    exact, bf16 = lpips_distance(metric, "fp32"), lpips_distance(metric, "bf16")
+    assert (exact(x, y) - expected).abs().max() <= 1e-6
+    assert (exact(x[:2], y[:2]) - expected[:2]).abs().max() <= 1e-6  # another shape
+    fast = bf16(x, y)
+    assert (fast - expected).abs().max() <= 0.01
+    assert torch.equal(torch.argsort(fast), torch.argsort(expected))
+    with pytest.raises(InputRangeError):
+        exact(x * 255, y)
 
 
 def test_lpips_offline_drop_in_downloads_nothing(monkeypatch, reference, trunk_state):
@@ -223,6 +241,13 @@ def test_cli_lpips_writes_the_table_and_json(image_pairs, trunk_state, ours, tmp
     assert main(["lpips", str(root / "a" / "0.png"), str(root / "b" / "0.png"), "--weights",
                  str(weights), "--csv", str(tmp_path / "one.csv")]) == 0
     assert (tmp_path / "one.csv").read_text().splitlines()[0] == "a,b,width,height,distance"
+    capsys.readouterr()
+    fast = tmp_path / "bf16.json"
+    assert main(["lpips", str(root / "a"), str(root / "b"), "--weights", str(weights),
+                 "--precision", "bf16", "--json", str(fast), "--no-progress"]) == 0
+    assert "on torch bf16" in capsys.readouterr().out
+    for row, result in zip(json.loads(fast.read_text())["pairs"], direct):
+        assert row["distance"] == pytest.approx(result.distance, abs=0.01)
 
 
 def test_imagenet1k_features_are_features_only_named_weights(tmp_path, monkeypatch,

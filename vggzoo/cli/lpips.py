@@ -28,6 +28,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--onnx", metavar="FILE",
                    help="run an exported LPIPS file on ONNX Runtime instead of torch "
                         "(vggzoo-export vgg16 --format lpips-onnx or lpips-int8)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="torch runtime: fp32 (exact; frozen, channels_last) or bf16 (autocast, "
+                        "faster on CPUs with AMX/AVX512-BF16, |delta| about 1e-3)")
     p.add_argument("--batch-size", type=int, default=16, help="pairs per call")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", metavar="OUT", help="write the distances as JSON")
@@ -40,22 +43,20 @@ def _distance(args: argparse.Namespace):
     from ..errors import BackendUnavailableError, OptionError
 
     if args.onnx:
-        if args.weights or args.lin_weights:
-            raise OptionError("--onnx runs an exported file, which holds its weights: drop "
-                              "--weights/--lin-weights")
+        if args.weights or args.lin_weights or args.precision != "fp32":
+            raise OptionError("--onnx runs an exported file, which holds its weights and "
+                              "precision: drop --weights/--lin-weights/--precision")
         try:
             from vggzoo_export.perceptual.runner import onnx_distance
         except ImportError as exc:
             raise BackendUnavailableError(f"--onnx needs vggzoo-export and onnxruntime "
                                           f"({exc}): pip install ./export") from exc
         return onnx_distance(args.onnx), "onnxruntime"
-    import torch
-
     from ..perceptual import LPIPS
+    from ..perceptual.inference import lpips_distance
 
     metric = LPIPS(weights=args.weights, lin_weights=args.lin_weights, input_range="0-1")
-    metric = metric.to(memory_format=torch.channels_last)
-    return metric, "torch"
+    return lpips_distance(metric, args.precision), f"torch {args.precision}"
 
 
 def run_lpips(args: argparse.Namespace) -> int:
