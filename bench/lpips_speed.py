@@ -235,8 +235,11 @@ def main() -> None:
         timed = min(args.timed_pairs, args.pairs)
         rates = measure_speed(paths, xs[:timed], ys[:timed], args.batch)
         print(f"timed; load average {os.getloadavg()}", flush=True)
-        report(rates, agreement(paths, xs, ys, args.batch, timed))
-    measure_training(state, args.side, args.batch, args.train_repeat)
+        report(rates, agreement(paths, xs[:timed], ys[:timed], args.batch, timed))
+        if args.pairs > timed:
+            report(rates, agreement(paths, xs, ys, args.batch, timed))
+    if args.train_repeat > 0:
+        measure_training(state, args.side, args.batch, args.train_repeat)
     print(f"load average at the end {os.getloadavg()}")
 
 
