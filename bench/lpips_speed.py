@@ -28,7 +28,6 @@ import io
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -76,17 +75,9 @@ def make_pairs(count: int, side: int, seed: int) -> tuple[torch.Tensor, torch.Te
 
 
 def lpips_package(state: dict) -> torch.nn.Module:
-    import lpips
+    from vggzoo.perceptual.compat import lpips_reference
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
-    for s in range(1, 6):
-        for name, module in getattr(model.net, f"slice{s}").named_children():
-            if isinstance(module, torch.nn.Conv2d):
-                module.weight.data.copy_(state[f"features.{name}.weight"])
-                module.bias.data.copy_(state[f"features.{name}.bias"])
-    return model.eval()
+    return lpips_reference(state)
 
 
 def int8_path(state: dict, side: int, workdir: Path):

@@ -7,7 +7,6 @@ learned layers are the ones the lpips wheel ships.  Images are 64x64.
 
 import json
 import urllib.error
-import warnings
 
 import lpips
 import numpy as np
@@ -22,6 +21,7 @@ from vggzoo.errors import InputRangeError, WeightsError
 from vggzoo.perceptual import LPIPS, lpips_pairs, pairs_from_csv, pairs_from_folders
 from vggzoo.perceptual.compat import lpips_offline, piq_features, piq_layers
 from vggzoo.perceptual.inference import lpips_distance
+from vggzoo.perceptual.compat import lpips_reference
 from vggzoo.perceptual.lpips import packaged_lin_weights
 
 
@@ -33,16 +33,8 @@ def trunk_state():
 
 @pytest.fixture(scope="module")
 def reference(trunk_state):
-    """lpips' own model (random torchvision trunk: no download) with our trunk weights."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
-    for s in range(1, 6):
-        for name, module in getattr(model.net, f"slice{s}").named_children():
-            if isinstance(module, torch.nn.Conv2d):
-                module.weight.data.copy_(trunk_state[f"features.{name}.weight"])
-                module.bias.data.copy_(trunk_state[f"features.{name}.bias"])
-    return model.eval()
+    """lpips' own model (its own trunk, not vggzoo's) with the same trunk weights."""
+    return lpips_reference(trunk_state)
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,25 @@ def lpips_offline(weights: Any = None, *, model: str | nn.Module = "vgg16",
     return metric
 
 
+def lpips_reference(state: dict[str, torch.Tensor], **lpips_kwargs: Any) -> nn.Module:
+    """``lpips.LPIPS(net="vgg")`` with *its own* trunk (not vggzoo's) holding
+    a torchvision-format VGG16 state dict (``features.N.weight``), no
+    download: the package's model as published, offline, which is what
+    vggzoo's :class:`~vggzoo.perceptual.LPIPS` is measured against."""
+    import lpips
+
+    with warnings.catch_warnings():  # torchvision's "pretrained is deprecated"
+        warnings.simplefilter("ignore", UserWarning)
+        metric = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False, **lpips_kwargs)
+    with torch.no_grad():
+        for s in range(1, 6):
+            for name, module in getattr(metric.net, f"slice{s}").named_children():
+                if isinstance(module, nn.Conv2d):
+                    module.weight.copy_(state[f"features.{name}.weight"])
+                    module.bias.copy_(state[f"features.{name}.bias"])
+    return metric.eval()
+
+
 def piq_features(model: str | nn.Module = "vgg16", *, weights: Any = None,
                  last: str = "pool5") -> nn.Sequential:
     """The trunk up to ``last`` with torchvision's numbering ('0', '1', ...)
