@@ -49,14 +49,19 @@ def wait_for_line(process, pattern, timeout=180):
     raise AssertionError(f"no line matching {pattern!r} in time; output: {''.join(seen)}")
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM])  # SIGINT: the same handler
-def test_vggzoo_serve_stops_cleanly(triton_ready, tiny_onnx, photos, tmp_path, stop_signal):
-    repo = tmp_path / "repo"
-    process = subprocess.Popen(
-        [str(VGGZOO), "serve", str(tiny_onnx), "--repository", str(repo), "--name", "tiny",
+def vggzoo_serve(model, repo, *options):
+    """``vggzoo serve`` as a user starts it, on ports the OS picks."""
+    return subprocess.Popen(
+        [str(VGGZOO), "serve", str(model), "--repository", str(repo), *options,
          "--http-port", "0", "--grpc-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM])  # SIGINT: the same handler
+def test_vggzoo_serve_stops_cleanly(triton_ready, tiny_onnx, photos, tmp_path, stop_signal):
+    repo = tmp_path / "repo"
+    process = vggzoo_serve(tiny_onnx, repo, "--name", "tiny")
     try:
         lines = "".join(wait_for_line(process, "stop with"))
         pid = int(re.search(r"Triton server pid (\d+)", lines).group(1))
@@ -99,11 +104,7 @@ def test_sigkill_and_restart_serve_the_same_answers(triton_ready, tiny_onnx, pho
 
 
 def test_a_killed_vggzoo_serve_leaves_no_server(triton_ready, tiny_onnx, tmp_path):
-    process = subprocess.Popen(
-        [str(VGGZOO), "serve", str(tiny_onnx), "--repository", str(tmp_path / "repo"),
-         "--http-port", "0", "--grpc-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "200"})
+    process = vggzoo_serve(tiny_onnx, tmp_path / "repo")
     try:
         lines = "".join(wait_for_line(process, "stop with"))
         pid = int(re.search(r"Triton server pid (\d+)", lines).group(1))
