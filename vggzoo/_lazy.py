@@ -28,10 +28,16 @@ def import_object(target: str) -> Any:
     >>> import_object("vggzoo.errors:VggzooError").__name__
     'VggzooError'
     """
+    module, name = _split_target(target, "import target")
+    return getattr(importlib.import_module(module), name)
+
+
+def _split_target(target: str, what: str) -> tuple[str, str]:
+    """``"package.module:name"`` as (module, name), else a ValueError."""
     module, sep, name = target.partition(":")
     if not sep or not module or not name:
-        raise ValueError(f"import target {target!r}: write 'package.module:name'")
-    return getattr(importlib.import_module(module), name)
+        raise ValueError(f"{what} {target!r}: write 'package.module:name'")
+    return module, name
 
 
 class Lazy(Generic[T]):
@@ -59,9 +65,7 @@ class Lazy(Generic[T]):
     def __init__(self, target: str | Callable[[], T], doc: str | None = None, *,
                  check: str | None = None) -> None:
         for text in [t for t in (target, check) if isinstance(t, str)]:
-            module, sep, name = text.partition(":")
-            if not sep or not module or not name:
-                raise ValueError(f"Lazy target {text!r}: write 'package.module:name'")
+            _split_target(text, "Lazy target")
         if not isinstance(target, str) and not callable(target):
             raise TypeError(f"Lazy target must be 'package.module:name' or a zero-argument "
                             f"builder, got {type(target).__name__}")
